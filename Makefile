@@ -1,0 +1,60 @@
+# Forløbsguiden — `make help` lists the targets. Set-up is a chain of file targets shared by run, chat and test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON310 := $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
+
+CONTENT := $(wildcard knowledge_base/content/*.yml knowledge_base/content/topics/*.yml)
+TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null)
+STAMP_VENV := $(VENV)/.installed
+STAMP_NLP := build/spacy/da_forlob/meta.json
+STAMP_KB := var/kb.version
+STAMP_MODEL := models/.trained
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run chat test kb kb-validate train benchmark clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP_VENV): pyproject.toml constraints.txt
+	@test -n "$(PYTHON310)" || { echo "Fejl: Python 3.10 blev ikke fundet. Rasa 3.6 kræver Python 3.10 (fx 'pyenv install 3.10.13')." >&2; \
+		echo "Error: python3.10 not found on PATH or under ~/.pyenv/versions; Rasa 3.6 needs Python 3.10." >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip==24.0"
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	@touch $@
+
+$(STAMP_NLP): $(STAMP_VENV) $(CONTENT) $(wildcard bot/nlp/*.py knowledge_base/*.py)
+	$(PY) -m bot nlp build
+
+$(STAMP_KB): $(STAMP_VENV) $(STAMP_NLP) $(CONTENT) $(wildcard knowledge_base/*.py)
+	$(PY) -m bot kb build
+
+$(STAMP_MODEL): $(STAMP_NLP) $(TRAINING_DATA)
+	$(PY) -m bot train
+
+setup: $(STAMP_MODEL) $(STAMP_KB) ## Install, build the Danish pipeline and the KB, train if data changed
+
+run: setup ## Start the assistant (action server, Rasa REST + socket.io); Ctrl-C stops everything
+	$(PY) -m bot run
+
+chat: setup ## Talk to the assistant in the terminal
+	$(PY) -m bot chat
+
+test: setup ## Run the whole test suite (what .ci/run calls)
+	$(PY) -m pytest -q -rs
+
+kb-validate: $(STAMP_VENV) ## Validate the knowledge-base YAML without building
+	$(PY) -m bot kb validate
+
+kb: $(STAMP_KB) ## Validate and rebuild the knowledge-base database
+
+train: $(STAMP_MODEL) ## Train the Rasa model (only when data or config changed)
+
+benchmark: setup ## Run the benchmarks (print numbers; not part of the test suite)
+	$(PY) -m benchmarks.kb_search
+
+clean: ## Remove build output, models and local databases (keeps .venv)
+	rm -rf build models var results

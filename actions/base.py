@@ -1,0 +1,51 @@
+"""Shared plumbing for actions that answer from the knowledge base.
+
+Usage:
+
+    class ActionAnswer(KnowledgeAction):
+        def name(self) -> str:
+            return "action_answer"
+
+        async def run(self, dispatcher, tracker, domain):
+            topic = self.kb.topic("1.6", "foraelder")
+            dispatcher.utter_message(text=..., json_message=payload("answer", topic="1.6"))
+            return []
+
+Tests hand a KnowledgeBase to the constructor; the action server constructs actions without arguments,
+and they then share one KnowledgeBase read from the configured database, refreshed when it is rebuilt.
+"""
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+from rasa_sdk import Action
+
+from bot.config import load_settings
+from knowledge_base.store import KnowledgeBase
+
+REFRESH_SECONDS = 5.0
+
+
+@lru_cache(maxsize=1)
+def _shared_kb() -> KnowledgeBase:
+    return KnowledgeBase.from_url(load_settings().kb_database_url)
+
+
+class KnowledgeAction(Action):
+    def __init__(self, kb: KnowledgeBase | None = None):
+        self._kb = kb
+        self._checked = 0.0
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        if self._kb is not None:
+            return self._kb
+        kb = _shared_kb()
+        if time.monotonic() - self._checked > REFRESH_SECONDS:
+            kb.refresh()
+            self._checked = time.monotonic()
+        return kb
+
+    def name(self) -> str:  # pragma: no cover - every subclass names itself
+        raise NotImplementedError

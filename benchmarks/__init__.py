@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print numbers. Not part of the pass/fail test suite."""

@@ -1,0 +1,1 @@
+"""Everything that runs the assistant: CLI, Danish NLP pipeline, process supervision, channels."""

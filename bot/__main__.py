@@ -1,0 +1,112 @@
+"""Command line: `python -m bot <command>`; `python -m bot --help` lists the commands."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from bot.config import deployment_overrides, load_settings
+
+
+def _kb(args, settings) -> int:
+    from knowledge_base import ContentError, build_database, load_content, validate
+    from knowledge_base.content import ContentFileError
+    from knowledge_base.store import KnowledgeBase, KnowledgeBaseUnavailable
+
+    try:
+        if args.kb_command == "validate":
+            problems = validate(load_content(settings.content_dir))
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            print("Indholdet er gyldigt." if not problems else f"{len(problems)} fejl i indholdet.")
+            return 1 if problems else 0
+        if args.kb_command == "build":
+            version = build_database(settings.content_dir, settings.kb_database_url)
+            marker = settings.var_dir / "kb.version"
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(version + "\n")
+            print(f"Vidensbasen er bygget: version {version}")
+            return 0
+        kb = KnowledgeBase.from_url(settings.kb_database_url)
+        if args.kb_command == "search":
+            hits = kb.search(" ".join(args.query), limit=args.limit)
+            if not kb.is_good(hits):
+                print("Intet sikkert hit." if hits else "Ingen hits.")
+            for hit in hits:
+                print(f"{hit.confidence:5.2f}  {hit.kind:<12} {hit.id:<28} {hit.title}")
+            return 0
+        entry = (kb.topic(args.id, args.audience) or kb.organisation(args.id) or kb.glossary(args.id)
+                 or kb.diagnosis(args.id))
+        if entry is None:
+            print(f"Ukendt id: {args.id}", file=sys.stderr)
+            return 1
+        print(json.dumps(entry, ensure_ascii=False, indent=2))
+        return 0
+    except (ContentError, ContentFileError) as exc:
+        print(f"Vidensbasen blev IKKE bygget; den gamle er uændret.\n{exc}", file=sys.stderr)
+        return 1
+    except KnowledgeBaseUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+
+def _nlp(args, settings) -> int:
+    from bot.nlp.builder import build_pipeline
+
+    out = build_pipeline(settings.content_dir, settings.spacy_model_dir, settings.spacy_model_name)
+    print(f"Dansk spaCy-pipeline skrevet til {out}")
+    return 0
+
+
+def _train(args, settings) -> int:
+    from bot.training import train
+
+    print(f"Model: {train(settings, force=args.force)}")
+    return 0
+
+
+def _run(args, settings) -> int:
+    from bot.processes import run_forever
+
+    return run_forever(settings)
+
+
+def _chat(args, settings) -> int:
+    from bot.processes import chat
+
+    return chat(settings)
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python -m bot", description="Forløbsguiden")
+    commands = main.add_subparsers(dest="command", required=True)
+    kb = commands.add_parser("kb", help="the knowledge base").add_subparsers(dest="kb_command", required=True)
+    kb.add_parser("validate", help="check the YAML content")
+    kb.add_parser("build", help="validate and rebuild the database atomically")
+    search = kb.add_parser("search", help="search the KB")
+    search.add_argument("query", nargs="+")
+    search.add_argument("--limit", type=int, default=5)
+    show = kb.add_parser("show", help="show a topic, organisation, glossary entry or diagnosis")
+    show.add_argument("id")
+    show.add_argument("--audience", choices=("foraelder", "fagperson", "ung"))
+    nlp = commands.add_parser("nlp", help="the Danish spaCy pipeline").add_subparsers(dest="nlp_command", required=True)
+    nlp.add_parser("build", help="build the pipeline into the build folder")
+    train = commands.add_parser("train", help="train the Rasa model if data or config changed")
+    train.add_argument("--force", action="store_true")
+    commands.add_parser("run", help="start action server and Rasa server; Ctrl-C stops both")
+    commands.add_parser("chat", help="talk to the assistant in the terminal")
+    return main
+
+
+HANDLERS = {"kb": _kb, "nlp": _nlp, "train": _train, "run": _run, "chat": _chat}
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    return HANDLERS[args.command](args, load_settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The project's Danish spaCy pipeline (see builder)."""

@@ -1,0 +1,156 @@
+"""Starts and stops the assistant's processes: the action server and the Rasa server.
+
+One `Stack` is used by `make run`, `make chat` and the tests, so they start the same things the same way.
+Each child runs in its own process group; `stop()` ends the whole group (SIGTERM, then SIGKILL).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.config import Settings, rasa_environment
+from bot.training import model_path
+
+
+class StartupError(RuntimeError):
+    pass
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StartupError(f"{' '.join(process.args[:4])} stoppede med kode {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status < 500:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    raise StartupError(f"{url} svarede ikke inden for {timeout:.0f} s")
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    rasa_port: int
+    action_port: int
+    env: dict
+    log_dir: Path | None = None
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.settings.host}:{self.rasa_port}"
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        output = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(command, cwd=self.settings.root, env=self.env, stdout=output,
+                                   stderr=subprocess.STDOUT if output else None, start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def start_actions(self, timeout: float = 60) -> None:
+        process = self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                          "--port", str(self.action_port)])
+        wait_for_http(f"http://127.0.0.1:{self.action_port}/health", process, timeout)
+
+    def start_rasa(self, timeout: float = 180) -> None:
+        command = [sys.executable, "-m", "rasa", "run", "--model", str(model_path(self.settings)),
+                   "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                   "--interface", self.settings.host, "--port", str(self.rasa_port), "--cors", "*"]
+        token = self.env.get("RASA_API_TOKEN")
+        if token:
+            command += ["--enable-api", "--auth-token", token]
+        process = self._spawn("rasa", command)
+        wait_for_http(f"{self.rasa_url}/", process, timeout)
+
+    def start(self) -> "Stack":
+        try:
+            self.start_actions()
+            self.start_rasa()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, grace: float = 10) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + grace
+        for process in self.processes:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+
+def make_stack(settings: Settings, rasa_port: int | None = None, action_port: int | None = None,
+               extra_env: dict | None = None, log_dir: Path | None = None) -> Stack:
+    action_port = action_port or settings.action_port
+    env = rasa_environment(settings)
+    env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
+    env.update(extra_env or {})
+    return Stack(settings, rasa_port or settings.rasa_port, action_port, env, log_dir)
+
+
+def run_forever(settings: Settings) -> int:
+    """`make run`: start everything, print where to talk to it, stop everything on Ctrl-C."""
+    stack = make_stack(settings)
+    stopping = []
+
+    def _stop(signum, _frame):
+        stopping.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        started = time.monotonic()
+        stack.start()
+        print(f"\nForløbsguiden kører (klar efter {time.monotonic() - started:.0f} s).\n"
+              f"  REST:      POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"…\", \"message\": \"hej\"}}\n"
+              f"  socket.io: {stack.rasa_url}/socket.io\n"
+              f"Tryk Ctrl-C for at stoppe.", flush=True)
+        while all(p.poll() is None for p in stack.processes):
+            time.sleep(1)
+        print("En proces stoppede uventet; stopper resten.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopper …", flush=True)
+        return 0
+    except StartupError as exc:
+        print(f"Kunne ikke starte: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stack.stop()
+
+
+def chat(settings: Settings) -> int:
+    """`make chat`: action server in the background, `rasa shell` in the foreground."""
+    stack = make_stack(settings)
+    try:
+        stack.start_actions()
+        command = [sys.executable, "-m", "rasa", "shell", "--model", str(model_path(settings)),
+                   "--endpoints", "endpoints.yml", "--port", str(settings.rasa_port)]
+        return subprocess.call(command, cwd=settings.root, env=stack.env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stack.stop()

@@ -1,0 +1,75 @@
+"""Reads the editors' YAML files into plain dicts, remembering which file each entry came from."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+AUDIENCES = ("foraelder", "fagperson", "ung")
+SINGLE_FILES = ("organisations", "diagnoses", "municipalities", "life_phases", "glossary", "deployment")
+
+
+class ContentFileError(ValueError):
+    """A content file is missing or is not valid YAML."""
+
+
+@dataclass
+class Content:
+    topics: list[dict] = field(default_factory=list)
+    organisations: list[dict] = field(default_factory=list)
+    diagnoses: list[dict] = field(default_factory=list)
+    municipalities: dict = field(default_factory=dict)
+    life_phases: list[dict] = field(default_factory=list)
+    glossary: list[dict] = field(default_factory=list)
+    deployment: dict = field(default_factory=dict)
+    origin: dict[tuple[str, str], str] = field(default_factory=dict)  # (section, id) -> file
+    version: str = ""
+
+    def file_of(self, section: str, entry_id: str) -> str:
+        return self.origin.get((section, str(entry_id)), f"{section}.yml")
+
+
+def _read_yaml(path: Path):
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        raise ContentFileError(f"{path.name}: ugyldig YAML / invalid YAML: {exc}") from exc
+    except OSError as exc:
+        raise ContentFileError(f"{path.name}: kan ikke læses / cannot be read: {exc}") from exc
+
+
+def load_content(content_dir: Path | str) -> Content:
+    """Load every content file; raises ContentFileError on unreadable YAML. Does not validate."""
+    content_dir = Path(content_dir)
+    content = Content()
+    digest = hashlib.sha256()
+    topic_files = sorted((content_dir / "topics").glob("*.yml"))
+    for path in topic_files:
+        digest.update(path.name.encode() + path.read_bytes())
+        entry = _read_yaml(path) or {}
+        if not isinstance(entry, dict):
+            raise ContentFileError(f"topics/{path.name}: et emne skal være en mapping / a topic must be a mapping")
+        entry["id"] = str(entry.get("id", ""))
+        content.topics.append(entry)
+        content.origin[("topics", entry["id"])] = f"topics/{path.name}"
+    for name in SINGLE_FILES:
+        path = content_dir / f"{name}.yml"
+        if not path.exists():
+            raise ContentFileError(f"{name}.yml: filen mangler / file is missing")
+        digest.update(path.name.encode() + path.read_bytes())
+        data = _read_yaml(path)
+        if name in ("municipalities", "deployment"):
+            setattr(content, name, data or {})
+            continue
+        entries = data or []
+        if not isinstance(entries, list):
+            raise ContentFileError(f"{name}.yml: skal være en liste / must be a list")
+        for entry in entries:
+            entry["id"] = str(entry.get("id", ""))
+            content.origin[(name, entry["id"])] = f"{name}.yml"
+        setattr(content, name, entries)
+    content.version = digest.hexdigest()[:12]
+    return content

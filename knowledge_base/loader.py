@@ -1,0 +1,133 @@
+"""Builds the SQL database from the YAML content, atomically.
+
+Validation runs first, so broken content never touches the database. The rebuild is one transaction:
+a running assistant sees the old KB or the new one, never half of it (SQLite runs in WAL mode so that
+readers are not blocked meanwhile).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+
+from knowledge_base import models as m
+from knowledge_base.content import Content, load_content
+from knowledge_base.schema import ensure_valid
+from knowledge_base.text import name_key
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; for SQLite creates the folder, sets WAL and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 5}, future=True)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, future=True)
+
+
+def _plain(value):
+    """YAML values made JSON-safe (dates as ISO strings)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _date(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _rows(content: Content) -> list:
+    rows: list = []
+    for topic in content.topics:
+        rows.append(m.Topic(id=topic["id"], kind=topic["kind"], title=topic["title"].strip(),
+                            summary=topic["summary"].strip(), reviewed=_date(topic["reviewed"]),
+                            data=_plain(topic)))
+    for org in content.organisations:
+        rows.append(m.Organisation(id=org["id"], name=org["name"], type=org["type"], url=org.get("url") or None,
+                                   phone=org.get("phone") or None, reviewed=_date(org["reviewed"]), data=_plain(org)))
+    for topic in content.topics:
+        for rank, org_id in enumerate(topic.get("organisations") or []):
+            rows.append(m.TopicOrganisation(topic_id=topic["id"], organisation_id=org_id, rank=rank))
+    names: dict[str, str] = {}
+    for diagnosis in content.diagnoses:
+        rows.append(m.Diagnosis(id=diagnosis["id"], name=diagnosis["name"],
+                                association_id=diagnosis.get("association"), data=_plain(diagnosis)))
+        for form in [diagnosis["name"], diagnosis["id"], *(diagnosis.get("synonyms") or []),
+                     *(diagnosis.get("misspellings") or [])]:
+            names.setdefault(name_key(str(form)), diagnosis["id"])
+    rows.extend(m.DiagnosisName(name=k, diagnosis_id=v) for k, v in names.items() if k)
+    places = content.municipalities
+    for region in places["regions"]:
+        rows.append(m.Region(name=region["name"], valid_from=_date(region.get("valid_from")),
+                             valid_to=_date(region.get("valid_to"))))
+    changes = [(change, old) for change in places.get("region_changes") or [] for old in change["from"]]
+    rows.extend(m.RegionChange(id=i, date=_date(change["date"]), from_region=old, to_region=change["to"])
+                for i, (change, old) in enumerate(changes, start=1))
+    place_names: dict[str, str] = {}
+    for municipality in places["municipalities"]:
+        rows.append(m.Municipality(name=municipality["name"], region=municipality["region"]))
+        for form in [municipality["name"], *(municipality.get("variants") or [])]:
+            place_names.setdefault(name_key(str(form)), municipality["name"])
+    rows.extend(m.MunicipalityName(name=k, municipality=v) for k, v in place_names.items() if k)
+    for entry in content.glossary:
+        rows.append(m.GlossaryEntry(id=entry["id"], term=entry["term"], explanation=entry["explanation"].strip(),
+                                    data=_plain(entry)))
+    for phase in content.life_phases:
+        rows.append(m.LifePhase(id=phase["id"], min_age=phase["min_age"], max_age=phase["max_age"],
+                                data=_plain(phase)))
+    return rows
+
+
+def build_database(content_dir: Path | str, url: str, today: dt.date | None = None) -> str:
+    """Validate the content and replace the database's KB in one transaction; returns the version."""
+    content = load_content(content_dir)
+    ensure_valid(content, today)
+    rows = _rows(content)
+    meta = {
+        "version": content.version,
+        "schema": m.SCHEMA_VERSION,
+        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "deployment": json.dumps(_plain(content.deployment), ensure_ascii=False),
+        "municipality_sources": json.dumps(_plain(content.municipalities.get("sources")),
+                                                           ensure_ascii=False),
+    }
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            if inspect(connection).has_table(m.Meta.__tablename__):
+                stored = connection.execute(m.Meta.__table__.select().where(m.Meta.key == "schema")).first()
+                if stored is None or stored.value != m.SCHEMA_VERSION:
+                    m.Base.metadata.drop_all(connection)
+            m.Base.metadata.create_all(connection)
+            for table in reversed(m.Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+            by_table = defaultdict(list)
+            for row in rows:
+                by_table[row.__table__].append({c.name: getattr(row, c.key) for c in row.__table__.columns})
+            for table in m.Base.metadata.sorted_tables:
+                if by_table[table]:
+                    connection.execute(table.insert(), by_table[table])
+            connection.execute(m.Meta.__table__.insert(), [{"key": k, "value": v} for k, v in meta.items()])
+    finally:
+        engine.dispose()
+    return content.version

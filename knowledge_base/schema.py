@@ -1,0 +1,251 @@
+"""Validation of the content, with messages that name file, entry id and field.
+
+Rules: unique ids, every referenced id exists, every entry has sources and a valid `reviewed` date,
+amounts carry their year, no empty answers, and the topic ids fixed by the design are all present.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from knowledge_base.content import AUDIENCES, Content
+
+REQUIRED_TOPICS = (
+    "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8",
+    "merudgifter", "tabt-arbejdsfortjeneste", "familievejledning", "aflastning", "hjaelpemidler",
+    "overgang-til-voksenlivet", "klage", "kontaktperson", "sjaelden-definition", "diagnosebeskrivelser",
+)
+TOPIC_KINDS = ("anbefaling", "praktisk")
+ORGANISATION_TYPES = ("national", "hospital", "association", "umbrella", "advice", "authority",
+                      "international", "network")
+NEEDS = ("raadgivning", "klage", "udredning", "viden", "netvaerk", "stoette")
+ID_PATTERN = re.compile(r"^(1\.[1-8]|[a-z0-9]+(-[a-z0-9]+)*)$")
+AMOUNT_PATTERN = re.compile(r"\d[\d.]*\s*kr\.?", re.IGNORECASE)
+YEAR_PATTERN = re.compile(r"\b(19|20)\d\d\b")
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ])|\n\s*\n")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    entry: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.entry}: {self.field}: {self.message}"
+
+
+class ContentError(ValueError):
+    """Raised with all problems found, one per line."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _Checker:
+    def __init__(self, content: Content, today: dt.date):
+        self.content = content
+        self.today = today
+        self.problems: list[Problem] = []
+        self.topic_ids = {t["id"] for t in content.topics}
+        self.organisation_ids = {o["id"] for o in content.organisations}
+        self.diagnosis_ids = {d["id"] for d in content.diagnoses}
+        self.phase_ids = {p["id"] for p in content.life_phases}
+        self.region_names = {r.get("name") for r in content.municipalities.get("regions", [])}
+
+    def add(self, section: str, entry_id: str, field_name: str, message: str, file: str | None = None):
+        file = file or self.content.file_of(section, entry_id)
+        self.problems.append(Problem(file, entry_id or "?", field_name, message))
+
+    # -- shared field checks ------------------------------------------------------------
+    def unique(self, section: str, entries: list[dict]):
+        seen: set[str] = set()
+        for entry in entries:
+            entry_id = entry.get("id", "")
+            if not entry_id:
+                self.add(section, "?", "id", "mangler / missing")
+            elif entry_id in seen:
+                self.add(section, entry_id, "id", "findes to gange / duplicate id")
+            elif not ID_PATTERN.match(entry_id):
+                self.add(section, entry_id, "id", "kun a-z, 0-9 og '-' / only a-z, 0-9 and '-'")
+            seen.add(entry_id)
+
+    def text(self, section: str, entry_id: str, field_name: str, value, required: bool = True):
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.add(section, entry_id, field_name, "tom eller mangler / empty or missing")
+            return
+        if not isinstance(value, str):
+            self.add(section, entry_id, field_name, "skal være tekst / must be text")
+            return
+        for sentence in SENTENCE_SPLIT.split(value):
+            if AMOUNT_PATTERN.search(sentence) and not YEAR_PATTERN.search(sentence):
+                self.add(section, entry_id, field_name,
+                         f"beløb uden årstal / amount without its year: {sentence.strip()[:80]!r}")
+
+    def provenance(self, section: str, entry_id: str, entry: dict, file: str | None = None):
+        sources = entry.get("sources")
+        if not sources or not isinstance(sources, list):
+            self.add(section, entry_id, "sources", "mindst én kilde / at least one source", file)
+        else:
+            for i, source in enumerate(sources):
+                if not isinstance(source, dict) or not source.get("title") or not source.get("ref"):
+                    self.add(section, entry_id, f"sources[{i}]", "title og ref kræves / needs title and ref", file)
+        reviewed = entry.get("reviewed")
+        if isinstance(reviewed, str):
+            try:
+                reviewed = dt.date.fromisoformat(reviewed)
+            except ValueError:
+                reviewed = None
+        if not isinstance(reviewed, dt.date):
+            self.add(section, entry_id, "reviewed", "skal være en dato ÅÅÅÅ-MM-DD / must be a date", file)
+        elif reviewed > self.today:
+            self.add(section, entry_id, "reviewed", f"ligger i fremtiden / in the future: {reviewed}", file)
+
+    def refs(self, section: str, entry_id: str, field_name: str, values, known: set[str], what: str):
+        if values is None:
+            return
+        if not isinstance(values, list):
+            self.add(section, entry_id, field_name, "skal være en liste / must be a list")
+            return
+        for value in values:
+            if str(value) not in known:
+                self.add(section, entry_id, field_name, f"ukendt {what} / unknown {what}: {value!r}")
+
+    # -- sections -----------------------------------------------------------------------
+    def topics(self):
+        self.unique("topics", self.content.topics)
+        for missing in sorted(set(REQUIRED_TOPICS) - self.topic_ids):
+            self.add("topics", missing, "id", "emnet mangler / required topic missing", file=f"topics/{missing}.yml")
+        for topic in self.content.topics:
+            tid = topic["id"]
+            if topic.get("kind") not in TOPIC_KINDS:
+                self.add("topics", tid, "kind", f"skal være en af / must be one of {TOPIC_KINDS}")
+            for name in ("title", "summary"):
+                self.text("topics", tid, name, topic.get(name))
+            answers = topic.get("answers") or {}
+            if not isinstance(answers, dict):
+                self.add("topics", tid, "answers", "skal være en mapping / must be a mapping")
+                answers = {}
+            for audience in ("foraelder", "fagperson"):
+                self.text("topics", tid, f"answers.{audience}", answers.get(audience))
+            for audience, value in answers.items():
+                if audience not in AUDIENCES:
+                    self.add("topics", tid, f"answers.{audience}", f"ukendt målgruppe / unknown audience")
+                elif audience == "ung":
+                    self.text("topics", tid, "answers.ung", value)
+            for name in ("key_points", "ask_municipality", "keywords"):
+                items = topic.get(name)
+                if not items or not isinstance(items, list):
+                    self.add("topics", tid, name, "mindst ét punkt / at least one item")
+                    continue
+                for i, item in enumerate(items):
+                    self.text("topics", tid, f"{name}[{i}]", item)
+            checklist = topic.get("checklist")
+            if checklist is not None:
+                if not isinstance(checklist, dict) or not checklist.get("title") or not checklist.get("items"):
+                    self.add("topics", tid, "checklist", "kræver title og items / needs title and items")
+            for phase, note in (topic.get("phase_notes") or {}).items():
+                if str(phase) not in self.phase_ids:
+                    self.add("topics", tid, f"phase_notes.{phase}", "ukendt livsfase / unknown life phase")
+                self.text("topics", tid, f"phase_notes.{phase}", note)
+            for i, amount in enumerate(topic.get("amounts") or []):
+                if not isinstance(amount, dict) or not isinstance(amount.get("year"), int):
+                    self.add("topics", tid, f"amounts[{i}]", "beløb skal have et år / amount needs a year")
+            self.refs("topics", tid, "related_topics", topic.get("related_topics"), self.topic_ids, "emne/topic")
+            self.refs("topics", tid, "organisations", topic.get("organisations"), self.organisation_ids,
+                      "organisation")
+            self.provenance("topics", tid, topic)
+
+    def organisations(self):
+        self.unique("organisations", self.content.organisations)
+        for org in self.content.organisations:
+            oid = org["id"]
+            self.text("organisations", oid, "name", org.get("name"))
+            self.text("organisations", oid, "helps_with", org.get("helps_with"))
+            if org.get("type") not in ORGANISATION_TYPES:
+                self.add("organisations", oid, "type", f"skal være en af / must be one of {ORGANISATION_TYPES}")
+            self.refs("organisations", oid, "topics", org.get("topics"), self.topic_ids, "emne/topic")
+            self.refs("organisations", oid, "needs", org.get("needs"), set(NEEDS), "behov/need")
+            self.refs("organisations", oid, "audiences", org.get("audiences"), set(AUDIENCES), "målgruppe/audience")
+            self.refs("organisations", oid, "diagnoses", org.get("diagnoses"), self.diagnosis_ids, "diagnose")
+            self.refs("organisations", oid, "regions", org.get("regions"), self.region_names, "region")
+            phone = org.get("phone")
+            if phone and not re.fullmatch(r"(\+45 ?)?\d{2}( ?\d{2}){3}", str(phone)):
+                self.add("organisations", oid, "phone", f"ugyldigt telefonnummer / invalid phone: {phone!r}")
+            self.provenance("organisations", oid, org)
+
+    def diagnoses(self):
+        self.unique("diagnoses", self.content.diagnoses)
+        for diagnosis in self.content.diagnoses:
+            did = diagnosis["id"]
+            self.text("diagnoses", did, "name", diagnosis.get("name"))
+            association = diagnosis.get("association")
+            if association is not None and association not in self.organisation_ids:
+                self.add("diagnoses", did, "association", f"ukendt organisation / unknown organisation: {association!r}")
+            self.provenance("diagnoses", did, diagnosis)
+
+    def municipalities(self):
+        data = self.content.municipalities
+        file = "municipalities.yml"
+        if not data.get("regions"):
+            self.add("municipalities", "regions", "regions", "mangler / missing", file)
+        names: dict[str, str] = {}
+        for municipality in data.get("municipalities") or []:
+            name = municipality.get("name", "")
+            if municipality.get("region") not in self.region_names:
+                self.add("municipalities", name, "region", f"ukendt region: {municipality.get('region')!r}", file)
+            for form in [name, *(municipality.get("variants") or [])]:
+                key = str(form).casefold()
+                if key in names and names[key] != name:
+                    self.add("municipalities", name, "variants",
+                             f"{form!r} bruges også af / also used by {names[key]}", file)
+                names[key] = name
+        for change in data.get("region_changes") or []:
+            for region in [*(change.get("from") or []), change.get("to")]:
+                if region not in self.region_names:
+                    self.add("municipalities", "region_changes", "from/to", f"ukendt region: {region!r}", file)
+            if not isinstance(change.get("date"), dt.date):
+                self.add("municipalities", "region_changes", "date", "skal være en dato / must be a date", file)
+        self.provenance("municipalities", "municipalities", data, file)
+
+    def glossary_and_phases(self):
+        for section, entries, fields in (("glossary", self.content.glossary, ("term", "explanation")),
+                                         ("life_phases", self.content.life_phases, ("name", "description"))):
+            self.unique(section, entries)
+            for entry in entries:
+                for name in fields:
+                    self.text(section, entry["id"], name, entry.get(name))
+                self.provenance(section, entry["id"], entry)
+
+    def deployment(self):
+        data = self.content.deployment
+        file = "deployment.yml"
+        self.text("deployment", "deployment", "municipality", data.get("municipality"))
+        contact = data.get("contact") or {}
+        for name in ("name", "phone", "email", "opening_hours"):
+            if not contact.get(name):
+                self.add("deployment", "deployment", f"contact.{name}", "mangler / missing", file)
+
+    def run(self) -> list[Problem]:
+        self.topics()
+        self.organisations()
+        self.diagnoses()
+        self.municipalities()
+        self.glossary_and_phases()
+        self.deployment()
+        return self.problems
+
+
+def validate(content: Content, today: dt.date | None = None) -> list[Problem]:
+    """Return every problem found (empty list: the content is valid)."""
+    return _Checker(content, today or dt.date.today()).run()
+
+
+def ensure_valid(content: Content, today: dt.date | None = None) -> None:
+    problems = validate(content, today)
+    if problems:
+        raise ContentError(problems)

@@ -1,0 +1,224 @@
+"""Read side of the KB: loads the built database once into memory and answers look-ups and searches.
+
+Hand an instance to whoever needs it (actions, CLI, tests); nothing here reads the environment.
+`refresh()` re-reads only when the stored content version changed, so a rebuild is picked up live.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from knowledge_base import models as m
+from knowledge_base.loader import make_engine
+from knowledge_base.search import Document, Hit, SearchIndex
+from knowledge_base.text import name_key
+
+FALLBACK_AUDIENCE = "foraelder"
+
+
+class KnowledgeBaseUnavailable(RuntimeError):
+    """The database is missing, unreadable or was never built."""
+
+
+@dataclass(frozen=True)
+class Place:
+    municipality: str
+    region: str
+
+
+class KnowledgeBase:
+    def __init__(self, engine):
+        self._engine = engine
+        self.version = ""
+        self.refresh()
+
+    @classmethod
+    def from_url(cls, url: str) -> "KnowledgeBase":
+        return cls(make_engine(url))
+
+    # -- loading ------------------------------------------------------------------------
+    def stored_version(self) -> str:
+        try:
+            with self._engine.connect() as connection:
+                row = connection.execute(select(m.Meta.value).where(m.Meta.key == "version")).first()
+        except SQLAlchemyError as exc:
+            raise KnowledgeBaseUnavailable(f"Vidensbasen kan ikke læses ({exc.__class__.__name__}); "
+                                           f"kør 'make kb'.") from exc
+        if row is None:
+            raise KnowledgeBaseUnavailable("Vidensbasen er ikke bygget; kør 'make kb'.")
+        return row[0]
+
+    def refresh(self) -> bool:
+        """Reload if the stored version differs from the loaded one; True when reloaded."""
+        if self.stored_version() == self.version:
+            return False
+        with Session(self._engine) as connection:
+            meta = dict(connection.execute(select(m.Meta.key, m.Meta.value)).all())
+            topics = {r.id: r.data for r in connection.scalars(select(m.Topic))}
+            organisations = {r.id: r.data for r in connection.scalars(select(m.Organisation))}
+            diagnoses = {r.id: r.data for r in connection.scalars(select(m.Diagnosis))}
+            diagnosis_names = dict(connection.execute(select(m.DiagnosisName.name, m.DiagnosisName.diagnosis_id)).all())
+            regions = {r.name: r for r in connection.scalars(select(m.Region))}
+            changes = list(connection.scalars(select(m.RegionChange)))
+            municipalities = dict(connection.execute(select(m.Municipality.name, m.Municipality.region)).all())
+            place_names = dict(connection.execute(select(m.MunicipalityName.name, m.MunicipalityName.municipality)).all())
+            glossary = {r.id: r.data for r in connection.scalars(select(m.GlossaryEntry))}
+            phases = sorted((r.data for r in connection.scalars(select(m.LifePhase))),
+                            key=lambda p: p["min_age"])
+        self._topics, self._organisations, self._diagnoses = topics, organisations, diagnoses
+        self._diagnosis_names, self._municipalities, self._place_names = diagnosis_names, municipalities, place_names
+        self._regions, self._changes, self._glossary, self._phases = regions, changes, glossary, phases
+        self._deployment = json.loads(meta.get("deployment", "{}"))
+        self.built_at = meta.get("built_at", "")
+        self._index = SearchIndex(self._documents())
+        self.version = meta["version"]
+        return True
+
+    def _documents(self) -> list[Document]:
+        documents = []
+        for topic in self._topics.values():
+            answers = topic["answers"]
+            documents.append(Document(
+                topic["id"], "topic", topic["title"], topic["summary"].strip(),
+                ((topic["title"], 3), (" ".join(topic.get("keywords") or []), 3), (topic["summary"], 2),
+                 (" ".join(answers.values()), 1), (" ".join(topic.get("key_points") or []), 1),
+                 (" ".join(topic.get("ask_municipality") or []), 1))))
+        for entry in self._glossary.values():
+            documents.append(Document(entry["id"], "glossary", entry["term"], entry["explanation"].strip(),
+                                      ((entry["term"], 3), (" ".join(entry.get("synonyms") or []), 2),
+                                       (entry["explanation"], 1))))
+        for org in self._organisations.values():
+            names = " ".join(filter(None, (org["name"], org.get("full_name"))))
+            documents.append(Document(org["id"], "organisation", org["name"], org["helps_with"].strip(),
+                                      ((names, 3), (org["helps_with"], 1))))
+        return documents
+
+    # -- topics ---------------------------------------------------------------------------
+    def topic_ids(self) -> list[str]:
+        return sorted(self._topics)
+
+    def topic(self, topic_id: str, audience: str | None = None) -> dict | None:
+        """The topic with `text` for the audience (falls back to the parents' text) and `audience` used."""
+        topic = self._topics.get(str(topic_id))
+        if topic is None:
+            return None
+        answers = topic["answers"]
+        used = audience if audience in answers else FALLBACK_AUDIENCE
+        return {**topic, "text": answers[used].strip(), "audience": used}
+
+    def sources(self, topic_id: str) -> list[dict]:
+        topic = self._topics[topic_id]
+        return [{**source, "reviewed": topic["reviewed"]} for source in topic["sources"]]
+
+    # -- organisations ----------------------------------------------------------------------
+    def organisation(self, organisation_id: str) -> dict | None:
+        return self._organisations.get(organisation_id)
+
+    def organisations(self) -> list[dict]:
+        return list(self._organisations.values())
+
+    def organisations_for_topic(self, topic_id: str) -> list[dict]:
+        topic = self._topics.get(topic_id) or {}
+        return [self._organisations[o] for o in topic.get("organisations") or [] if o in self._organisations]
+
+    # -- places -------------------------------------------------------------------------------
+    def municipality(self, text: str) -> str | None:
+        """Canonical municipality name for any accepted spelling ("i Århus", "Høje Taastrup kommune")."""
+        key = name_key(text)
+        if key.startswith("i "):
+            key = key[2:]
+        return self._place_names.get(key)
+
+    def municipality_names(self) -> dict[str, str]:
+        """Every accepted spelling key → canonical name (for the NLP entity ruler)."""
+        return dict(self._place_names)
+
+    def region_of(self, municipality: str, on: dt.date | None = None) -> str | None:
+        """The municipality's region on a date, following dated region changes (2027: Østdanmark)."""
+        name = self.municipality(municipality) or municipality
+        region = self._municipalities.get(name)
+        if region is None:
+            return None
+        on = on or dt.date.today()
+        for change in sorted(self._changes, key=lambda c: c.date):
+            if change.from_region == region and change.date <= on:
+                region = change.to_region
+        return region
+
+    def place(self, text: str, on: dt.date | None = None) -> Place | None:
+        name = self.municipality(text)
+        return Place(name, self.region_of(name, on)) if name else None
+
+    def municipalities_in(self, region: str, on: dt.date | None = None) -> list[str]:
+        return sorted(n for n in self._municipalities if self.region_of(n, on) == region)
+
+    # -- diagnoses ------------------------------------------------------------------------------
+    def diagnosis(self, text: str) -> dict | None:
+        """Diagnosis by name, synonym or misspelling; falls back to close spelling matches."""
+        key = name_key(text)
+        for prefix in ("", "syndrom "):
+            found = self._diagnosis_names.get(prefix + key)
+            if found:
+                return self._diagnoses[found]
+        stripped = " ".join(w for w in key.split() if w not in ("syndrom", "syndromet", "sygdom", "syndrome"))
+        found = self._diagnosis_names.get(stripped)
+        if not found and len(key) >= 4:
+            close = difflib.get_close_matches(key, list(self._diagnosis_names), n=1, cutoff=0.82)
+            found = self._diagnosis_names[close[0]] if close else None
+        return self._diagnoses[found] if found else None
+
+    def diagnosis_names(self) -> dict[str, str]:
+        return dict(self._diagnosis_names)
+
+    def diagnoses(self) -> list[dict]:
+        return list(self._diagnoses.values())
+
+    # -- the rest ------------------------------------------------------------------------------
+    def life_phase(self, age: int) -> dict | None:
+        return next((p for p in self._phases if p["min_age"] <= age <= p["max_age"]), None)
+
+    def glossary(self, entry_id: str) -> dict | None:
+        return self._glossary.get(entry_id)
+
+    def deployment(self, overrides: dict | None = None) -> dict:
+        """The deployment's municipality and contact; non-empty `overrides` (from env) win."""
+        deployment = json.loads(json.dumps(self._deployment))
+        for key, value in (overrides or {}).items():
+            if not value:
+                continue
+            if key == "municipality":
+                deployment["municipality"] = value
+            else:
+                deployment.setdefault("contact", {})[key] = value
+        return deployment
+
+    def search(self, query: str, kinds: tuple[str, ...] | None = None, limit: int = 5) -> list[Hit]:
+        """Ranked hits. A diagnosis named in the query counts as the word "diagnose": the KB answers
+        about diagnoses in general, and a rare name must not pull towards a passage that merely mentions it."""
+        if not isinstance(query, str):
+            return []
+        return self._index.search(self._generalise_diagnoses(query), kinds=kinds, limit=limit)
+
+    def _generalise_diagnoses(self, query: str) -> str:
+        tokens = name_key(query[:2000]).split()
+        out, i = [], 0
+        while i < len(tokens):
+            for n in (3, 2, 1):
+                if " ".join(tokens[i:i + n]) in self._diagnosis_names and len(" ".join(tokens[i:i + n])) > 3:
+                    out.append("diagnose")
+                    i += n
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return " ".join(out)
+
+    @staticmethod
+    def is_good(hits: list[Hit]) -> bool:
+        return SearchIndex.is_good(hits)

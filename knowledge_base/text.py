@@ -1,0 +1,93 @@
+"""Danish text normalisation shared by search, look-ups and the NLP builder.
+
+Lemmas come from spaCy's lookup lemmatizer with spacy-lookups-data's Danish table (no download needed).
+Folding maps æ/ø/å to ae/oe/aa so that "hjaelpemidler" and "hjælpemidler" meet.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+FOLD = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "é": "e", "ü": "u", "ö": "oe", "ä": "ae"})
+UNFOLD = (("ae", "æ"), ("oe", "ø"), ("aa", "å"))
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+WORD = re.compile(r"[0-9a-zæøåéüöä]+(?:[-'][0-9a-zæøåéüöä]+)*")
+
+
+def blank_danish():
+    """A blank Danish pipeline with the lookup lemmatizer, initialised from spacy-lookups-data."""
+    import spacy
+
+    nlp = spacy.blank("da")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    return nlp
+
+
+@lru_cache(maxsize=1)
+def _lemma_table():
+    """spaCy's lookup Table (keys are string hashes: use `in` and `[]` with strings, never dict())."""
+    return blank_danish().get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    from spacy.lang.da.stop_words import STOP_WORDS
+
+    extra = {"hvad", "hvordan", "hvor", "hvem", "kan", "jeg", "vi", "min", "mit", "mine", "vores", "der",
+             "det", "en", "et", "er", "har", "få", "faa", "gøre", "sige", "godt", "så", "saa", "lige", "noget",
+             "sker", "ske", "skal", "gerne", "bare", "nu", "tænke", "vide", "spørgsmål"}
+    return frozenset(fold(w) for w in STOP_WORDS | extra)
+
+
+def clean(text: str, max_length: int = 2000) -> str:
+    """NFC, no control characters, collapsed white space, bounded length."""
+    text = unicodedata.normalize("NFC", text or "")
+    text = CONTROL.sub(" ", text)
+    return " ".join(text.split())[:max_length]
+
+
+def fold(word: str) -> str:
+    return word.lower().translate(FOLD)
+
+
+def lemma(word: str) -> str:
+    """The lemma of one lower-case word; tries the æ/ø/å spelling when the word is written without."""
+    table = _lemma_table()
+    if word in table:
+        return table[word]
+    for plain, danish in UNFOLD:
+        if plain in word:
+            candidate = word.replace(plain, danish)
+            if candidate in table:
+                return table[candidate]
+    return word
+
+
+def words(text: str) -> list[str]:
+    return WORD.findall(clean(text).lower())
+
+
+def terms(text: str, keep_stop_words: bool = False) -> list[str]:
+    """Search terms: lemmatised, folded, stop words dropped (unless asked to keep them)."""
+    stops = stop_words()
+    result = []
+    for word in words(text):
+        term = fold(lemma(word))
+        if keep_stop_words or (term not in stops and len(term) > 1):
+            result.append(term)
+    return result
+
+
+def slug(name: str) -> str:
+    """Organisation id rule from design.md: lower case, æ→ae, ø→oe, å→aa, other runs → '-'."""
+    folded = name.lower().translate(str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"}))
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+
+
+def name_key(text: str) -> str:
+    """Key for names of places and diagnoses: folded, hyphens as spaces, without 'kommune'."""
+    key = fold(clean(text)).replace("-", " ").replace(".", " ")
+    key = re.sub(r"\b(kommunes?|regionskommune)\b", " ", key)
+    return " ".join(key.split())
