@@ -1,17 +1,23 @@
-"""Builds replies: texts from domain.yml responses, the custom payload of the reply contract (design.md)."""
+"""Builds replies: texts from actions/texts.yml and the custom payload of the reply contract (design.md)."""
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 KINDS = ("answer", "organisations", "clarify", "fallback", "out_of_scope", "handoff", "checklist", "smalltalk")
 
 
-def response_text(domain: dict, name: str, **values: Any) -> str:
-    """The first text variant of a domain response, with `{placeholders}` filled in."""
-    variants = domain.get("responses", {}).get(name) or []
-    if not variants:
-        raise KeyError(f"domain.yml has no response {name}")
-    return variants[0]["text"].format(**values)
+@lru_cache(maxsize=1)
+def _texts() -> dict[str, str]:
+    return yaml.safe_load((Path(__file__).with_name("texts.yml")).read_text(encoding="utf-8"))
+
+
+def text(name: str, **values: Any) -> str:
+    """A text from actions/texts.yml with `{placeholders}` filled in."""
+    return _texts()[name].format(**values)
 
 
 def organisation_card(org: dict) -> dict:
@@ -44,4 +50,4 @@ def source_line(sources: list[dict]) -> str:
     """'Kilde: …' naming each source by reference and title."""
     parts = [f"{s['ref']} – {s['title']}" if s.get("ref") and s["ref"] not in s["title"] else s["title"]
              for s in sources]
-    return "Kilde: " + "; ".join(parts)
+    return text("source_line", sources="; ".join(parts))

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from knowledge_base.content import AUDIENCES, Content
+from knowledge_base.text import name_key
 
 REQUIRED_TOPICS = (
     "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8",
@@ -199,7 +200,7 @@ class _Checker:
             if municipality.get("region") not in self.region_names:
                 self.add("municipalities", name, "region", f"ukendt region: {municipality.get('region')!r}", file)
             for form in [name, *(municipality.get("variants") or [])]:
-                key = str(form).casefold()
+                key = name_key(str(form))
                 if key in names and names[key] != name:
                     self.add("municipalities", name, "variants",
                              f"{form!r} bruges også af / also used by {names[key]}", file)

@@ -114,13 +114,14 @@ class SearchIndex:
         """Query terms mapped to indexed terms, each with how sure the mapping is (1.0 = exact)."""
         resolved: dict[str, float] = {}
         for term in terms(clean(query, max_length=500)):
-            weight = 1.0
-            if term not in self.postings and len(term) >= 4:
-                head = self._compound_head(term) if len(term) >= 8 else None
+            head = self._compound_head(term) if len(term) >= 8 else None
+            if term in self.postings or len(term) < 4:
+                candidates = [(term, 1.0)] + ([(head, 0.5)] if head else [])
+            else:
                 closest = (head, 0.8) if head else self._closest(term)
-                if closest:
-                    term, weight = closest
-            resolved[term] = max(weight, resolved.get(term, 0.0))
+                candidates = [closest] if closest else [(term, 1.0)]
+            for candidate, weight in candidates:
+                resolved[candidate] = max(weight, resolved.get(candidate, 0.0))
         return resolved
 
     def search(self, query: str, kinds: tuple[str, ...] | None = None, limit: int = 5) -> list[Hit]:
