@@ -45,3 +45,9 @@ def test_bad_input_gives_a_list_never_an_exception(kb, query):
 def test_no_good_hit_for_nonsense(kb):
     assert not kb.is_good(kb.search("qwxz blorp fnaset"))
     assert kb.search("") == []
+
+
+def test_confidence_does_not_depend_on_the_limit(kb):
+    query = "overgang"
+    assert kb.search(query, kinds=("topic",), limit=1)[0].confidence == kb.search(query, kinds=("topic",))[0].confidence
+    assert not kb.is_good(kb.search(query, kinds=("topic",), limit=1))
