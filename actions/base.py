@@ -17,6 +17,7 @@ and they then share one KnowledgeBase read from the configured database, refresh
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from functools import lru_cache
 
 from rasa_sdk import Action
@@ -32,7 +33,7 @@ def _shared_kb() -> KnowledgeBase:
     return KnowledgeBase.from_url(load_settings().kb_database_url)
 
 
-class KnowledgeAction(Action):
+class KnowledgeAction(Action, ABC):
     def __init__(self, kb: KnowledgeBase | None = None):
         self._kb = kb
         self._checked = 0.0
@@ -47,5 +48,6 @@ class KnowledgeAction(Action):
             self._checked = time.monotonic()
         return kb
 
-    def name(self) -> str:  # pragma: no cover - every subclass names itself
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str:
+        """Every concrete action names itself; abstract, so rasa_sdk does not register this base."""
