@@ -120,7 +120,9 @@ def run_forever(settings: Settings) -> int:
         stopping.append(signum)
         raise KeyboardInterrupt
 
+    # set both explicitly: a shell that starts us in the background leaves SIGINT ignored
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         started = time.monotonic()
         stack.start()
