@@ -15,9 +15,9 @@ def _texts() -> dict[str, str]:
     return yaml.safe_load((Path(__file__).with_name("texts.yml")).read_text(encoding="utf-8"))
 
 
-def text(name: str, **values: Any) -> str:
+def text(key: str, /, **values: Any) -> str:
     """A text from actions/texts.yml with `{placeholders}` filled in."""
-    return _texts()[name].format(**values)
+    return _texts()[key].format(**values)
 
 
 def organisation_card(org: dict) -> dict:

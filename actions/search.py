@@ -1,16 +1,25 @@
-"""Questions NLU cannot place go to knowledge-base search, never to "I did not understand"."""
+"""Questions NLU cannot place go to knowledge-base search, never to "I did not understand".
+
+A confident hit is answered (saying it is the closest match); otherwise "Mente du …?" with the top three
+topics; after two misses in a row the assistant offers a human.
+"""
 from __future__ import annotations
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import answer_message, topic_button
+from actions import slots
+from actions.answer import answer_events
+from actions.answers import topic_button
 from actions.base import KnowledgeAction
+from actions.handoff import handoff_message
 from actions.replies import payload, text as bot_text
-from knowledge_base.text import clean
+from knowledge_base.text import clean, looks_english
 
 CLARIFY_OPTIONS = 3
-DEFAULT_AUDIENCE = "foraelder"
+MISSES_BEFORE_HANDOFF = 2
+STARTER_TOPICS = ("overgang-til-voksenlivet", "1.7", "merudgifter")
 
 
 class ActionSearchKB(KnowledgeAction):
@@ -18,25 +27,26 @@ class ActionSearchKB(KnowledgeAction):
         return "action_search_kb"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        requested = next(tracker.get_latest_entity_values("topic"), None)
-        if requested and self.kb.topic(requested):
-            dispatcher.utter_message(**answer_message(self.kb, requested, DEFAULT_AUDIENCE))
-            return []
         text = clean(tracker.latest_message.get("text") or "")
         if not text:
-            dispatcher.utter_message(text=bot_text("empty_message"),
-                                     json_message=payload("fallback"))
+            dispatcher.utter_message(text=bot_text("empty_message"), json_message=payload("fallback"))
+            return []
+        if looks_english(text):
+            dispatcher.utter_message(text=bot_text("english"), json_message=payload("fallback"))
             return []
         hits = self.kb.search(text, kinds=("topic",), limit=CLARIFY_OPTIONS)
         if self.kb.is_good(hits):
-            intro = bot_text("search_closest", title=hits[0].title)
-            dispatcher.utter_message(**answer_message(self.kb, hits[0].id, DEFAULT_AUDIENCE, intro=intro))
-        elif hits:
-            dispatcher.utter_message(text=bot_text("clarify"),
-                                     buttons=[topic_button(self.kb, h.id) for h in hits],
+            return answer_events(self.kb, dispatcher, tracker, hits[0].id,
+                                 intro=bot_text("search_closest", title=hits[0].title))
+        misses = int(tracker.get_slot(slots.MISSES) or 0) + 1
+        if misses >= MISSES_BEFORE_HANDOFF:
+            dispatcher.utter_message(**handoff_message(self.kb, intro=bot_text("handoff_after_misses")))
+            return [SlotSet(slots.MISSES, 0.0)]
+        if hits:
+            dispatcher.utter_message(text=bot_text("clarify"), buttons=[topic_button(self.kb, h.id) for h in hits],
                                      json_message=payload("clarify"))
         else:
             dispatcher.utter_message(text=bot_text("no_answer"),
-                                     buttons=[topic_button(self.kb, t) for t in ("1.6", "1.7", "merudgifter")],
+                                     buttons=[topic_button(self.kb, t) for t in STARTER_TOPICS],
                                      json_message=payload("fallback"))
-        return []
+        return [SlotSet(slots.MISSES, float(misses))]

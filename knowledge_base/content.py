@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 AUDIENCES = ("foraelder", "fagperson", "ung")
-SINGLE_FILES = ("organisations", "diagnoses", "municipalities", "life_phases", "glossary", "deployment")
+SINGLE_FILES = ("organisations", "diagnoses", "municipalities", "life_phases", "glossary", "needs", "referral", "deployment")
 
 
 class ContentFileError(ValueError):
@@ -23,7 +23,9 @@ class Content:
     municipalities: dict = field(default_factory=dict)
     life_phases: list[dict] = field(default_factory=list)
     glossary: list[dict] = field(default_factory=list)
+    needs: list[dict] = field(default_factory=list)
     deployment: dict = field(default_factory=dict)
+    referral: dict = field(default_factory=dict)
     origin: dict[tuple[str, str], str] = field(default_factory=dict)  # (section, id) -> file
     version: str = ""
 
@@ -61,7 +63,7 @@ def load_content(content_dir: Path | str) -> Content:
             raise ContentFileError(f"{name}.yml: filen mangler / file is missing")
         digest.update(path.name.encode() + path.read_bytes())
         data = _read_yaml(path)
-        if name in ("municipalities", "deployment"):
+        if name in ("municipalities", "referral", "deployment"):
             setattr(content, name, data or {})
             continue
         entries = data or []

@@ -59,7 +59,7 @@ def _date(value) -> dt.date | None:
 def _rows(content: Content) -> list:
     rows: list = []
     for topic in content.topics:
-        rows.append(m.Topic(id=topic["id"], kind=topic["kind"], title=topic["title"].strip(),
+        rows.append(m.Topic(id=topic["id"], kind=topic["kind"], intent=topic["intent"], title=topic["title"].strip(),
                             summary=topic["summary"].strip(), reviewed=_date(topic["reviewed"]),
                             data=_plain(topic)))
     for org in content.organisations:
@@ -92,6 +92,8 @@ def _rows(content: Content) -> list:
     for entry in content.glossary:
         rows.append(m.GlossaryEntry(id=entry["id"], term=entry["term"], explanation=entry["explanation"].strip(),
                                     data=_plain(entry)))
+    for need in content.needs:
+        rows.append(m.Need(id=need["id"], label=need["label"], data=_plain(need)))
     for phase in content.life_phases:
         rows.append(m.LifePhase(id=phase["id"], min_age=phase["min_age"], max_age=phase["max_age"],
                                 data=_plain(phase)))
@@ -108,6 +110,7 @@ def build_database(content_dir: Path | str, url: str, today: dt.date | None = No
         "schema": m.SCHEMA_VERSION,
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "deployment": json.dumps(_plain(content.deployment), ensure_ascii=False),
+        "referral": json.dumps(_plain(content.referral), ensure_ascii=False),
         "municipality_sources": json.dumps(_plain(content.municipalities.get("sources")),
                                                            ensure_ascii=False),
     }

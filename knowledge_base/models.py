@@ -6,7 +6,7 @@ from sqlalchemy import JSON, Column, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import declarative_base
 
 Base = declarative_base()
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 class Meta(Base):
@@ -19,6 +19,7 @@ class Topic(Base):
     __tablename__ = "kb_topic"
     id = Column(String(60), primary_key=True)
     kind = Column(String(20), nullable=False)
+    intent = Column(String(80), nullable=False, unique=True)
     title = Column(Text, nullable=False)
     summary = Column(Text, nullable=False)
     reviewed = Column(Date, nullable=False)
@@ -90,6 +91,13 @@ class GlossaryEntry(Base):
     id = Column(String(80), primary_key=True)
     term = Column(Text, nullable=False)
     explanation = Column(Text, nullable=False)
+    data = Column(JSON, nullable=False)
+
+
+class Need(Base):
+    __tablename__ = "kb_need"
+    id = Column(String(40), primary_key=True)
+    label = Column(Text, nullable=False)
     data = Column(JSON, nullable=False)
 
 

@@ -20,7 +20,7 @@ REQUIRED_TOPICS = (
 TOPIC_KINDS = ("anbefaling", "praktisk")
 ORGANISATION_TYPES = ("national", "hospital", "association", "umbrella", "advice", "authority",
                       "international", "network")
-NEEDS = ("raadgivning", "klage", "udredning", "viden", "netvaerk", "stoette")
+INTENT_PATTERN = re.compile(r"^ask_[a-z0-9_]+$")
 ID_PATTERN = re.compile(r"^(1\.[1-8]|[a-z0-9]+(-[a-z0-9]+)*)$")
 AMOUNT_PATTERN = re.compile(r"\d[\d.]*\s*kr\.?", re.IGNORECASE)
 YEAR_PATTERN = re.compile(r"\b(19|20)\d\d\b")
@@ -55,6 +55,7 @@ class _Checker:
         self.organisation_ids = {o["id"] for o in content.organisations}
         self.diagnosis_ids = {d["id"] for d in content.diagnoses}
         self.phase_ids = {p["id"] for p in content.life_phases}
+        self.need_ids = {n["id"] for n in content.needs}
         self.region_names = {r.get("name") for r in content.municipalities.get("regions", [])}
 
     def add(self, section: str, entry_id: str, field_name: str, message: str, file: str | None = None):
@@ -121,8 +122,16 @@ class _Checker:
         self.unique("topics", self.content.topics)
         for missing in sorted(set(REQUIRED_TOPICS) - self.topic_ids):
             self.add("topics", missing, "id", "emnet mangler / required topic missing", file=f"topics/{missing}.yml")
+        intents: dict[str, str] = {}
         for topic in self.content.topics:
             tid = topic["id"]
+            intent = topic.get("intent")
+            if not isinstance(intent, str) or not INTENT_PATTERN.match(intent):
+                self.add("topics", tid, "intent", "skal være et Rasa-intent 'ask_…' / must be an 'ask_…' intent")
+            elif intent in intents:
+                self.add("topics", tid, "intent", f"bruges også af / also used by {intents[intent]}")
+            else:
+                intents[intent] = tid
             if topic.get("kind") not in TOPIC_KINDS:
                 self.add("topics", tid, "kind", f"skal være en af / must be one of {TOPIC_KINDS}")
             for name in ("title", "summary"):
@@ -170,7 +179,7 @@ class _Checker:
             if org.get("type") not in ORGANISATION_TYPES:
                 self.add("organisations", oid, "type", f"skal være en af / must be one of {ORGANISATION_TYPES}")
             self.refs("organisations", oid, "topics", org.get("topics"), self.topic_ids, "emne/topic")
-            self.refs("organisations", oid, "needs", org.get("needs"), set(NEEDS), "behov/need")
+            self.refs("organisations", oid, "needs", org.get("needs"), self.need_ids, "behov/need")
             self.refs("organisations", oid, "audiences", org.get("audiences"), set(AUDIENCES), "målgruppe/audience")
             self.refs("organisations", oid, "diagnoses", org.get("diagnoses"), self.diagnosis_ids, "diagnose")
             self.refs("organisations", oid, "regions", org.get("regions"), self.region_names, "region")
@@ -222,6 +231,20 @@ class _Checker:
                     self.text(section, entry["id"], name, entry.get(name))
                 self.provenance(section, entry["id"], entry)
 
+    def needs(self):
+        self.unique("needs", self.content.needs)
+        for need in self.content.needs:
+            self.text("needs", need["id"], "label", need.get("label"))
+            if not need.get("keywords"):
+                self.add("needs", need["id"], "keywords", "mindst ét ord / at least one keyword")
+
+    def referral(self):
+        for route in ("no_association", "general", "national"):
+            ids = self.content.referral.get(route)
+            if not ids:
+                self.add("referral", route, route, "mangler / missing", "referral.yml")
+            self.refs("referral", route, route, ids, self.organisation_ids, "organisation")
+
     def deployment(self):
         data = self.content.deployment
         file = "deployment.yml"
@@ -237,6 +260,8 @@ class _Checker:
         self.diagnoses()
         self.municipalities()
         self.glossary_and_phases()
+        self.needs()
+        self.referral()
         self.deployment()
         return self.problems
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from knowledge_base import models as m
 from knowledge_base.loader import make_engine
 from knowledge_base.search import Document, Hit, SearchIndex
-from knowledge_base.text import name_key
+from knowledge_base.text import clean, name_key, terms
 
 FALLBACK_AUDIENCE = "foraelder"
 
@@ -69,12 +69,17 @@ class KnowledgeBase:
             municipalities = dict(connection.execute(select(m.Municipality.name, m.Municipality.region)).all())
             place_names = dict(connection.execute(select(m.MunicipalityName.name, m.MunicipalityName.municipality)).all())
             glossary = {r.id: r.data for r in connection.scalars(select(m.GlossaryEntry))}
+            needs = [r.data for r in connection.scalars(select(m.Need))]
             phases = sorted((r.data for r in connection.scalars(select(m.LifePhase))),
                             key=lambda p: p["min_age"])
         self._topics, self._organisations, self._diagnoses = topics, organisations, diagnoses
         self._diagnosis_names, self._municipalities, self._place_names = diagnosis_names, municipalities, place_names
         self._regions, self._changes, self._glossary, self._phases = regions, changes, glossary, phases
         self._deployment = json.loads(meta.get("deployment", "{}"))
+        self.referral_routes = json.loads(meta.get("referral", "{}"))
+        self._intents = {t["intent"]: t["id"] for t in topics.values()}
+        self._needs = {n["id"]: n for n in needs}
+        self._need_terms = {n["id"]: [set(terms(k)) for k in n["keywords"]] for n in needs}
         self.built_at = meta.get("built_at", "")
         self._index = SearchIndex(self._documents())
         self.version = meta["version"]
@@ -112,6 +117,13 @@ class KnowledgeBase:
         used = audience if audience in answers else FALLBACK_AUDIENCE
         return {**topic, "text": answers[used].strip(), "audience": used}
 
+    def topic_for_intent(self, intent: str) -> str | None:
+        return self._intents.get(intent)
+
+    def intent_for_topic(self, topic_id: str) -> str | None:
+        topic = self._topics.get(topic_id)
+        return topic["intent"] if topic else None
+
     def sources(self, topic_id: str) -> list[dict]:
         topic = self._topics[topic_id]
         return [{**source, "reviewed": topic["reviewed"]} for source in topic["sources"]]
@@ -123,6 +135,24 @@ class KnowledgeBase:
     def organisations(self) -> list[dict]:
         return list(self._organisations.values())
 
+    def need(self, need_id: str) -> dict | None:
+        return self._needs.get(need_id)
+
+    def need_in(self, text: str) -> str | None:
+        """The need whose keywords the text uses most (all words of a keyword, as lemmas), or None."""
+        words = set(terms(text or ""))
+        best, best_count = None, 0
+        for need_id, keywords in self._need_terms.items():
+            count = sum(1 for keyword in keywords if keyword and keyword <= words)
+            if count > best_count:
+                best, best_count = need_id, count
+        return best
+
+    def organisations_with_need(self, need_id: str) -> list[dict]:
+        """Organisations listing the need, in the editors' order (associations only come via a diagnosis)."""
+        return [o for o in self._organisations.values() if need_id in (o.get("needs") or [])
+                and o["type"] != "association"]
+
     def organisations_for_topic(self, topic_id: str) -> list[dict]:
         topic = self._topics.get(topic_id) or {}
         return [self._organisations[o] for o in topic.get("organisations") or [] if o in self._organisations]
@@ -133,7 +163,10 @@ class KnowledgeBase:
         key = name_key(text)
         if key.startswith("i "):
             key = key[2:]
-        return self._place_names.get(key)
+        found = self._place_names.get(key)
+        if found is None and key.endswith("s"):  # genitive: "Odenses", "Frederikshavns kommune"
+            found = self._place_names.get(key[:-1])
+        return found
 
     def municipality_names(self) -> dict[str, str]:
         """Every accepted spelling key → canonical name (for the NLP entity ruler)."""
@@ -180,6 +213,9 @@ class KnowledgeBase:
         return list(self._diagnoses.values())
 
     # -- the rest ------------------------------------------------------------------------------
+    def life_phases(self) -> list[dict]:
+        return list(self._phases)
+
     def life_phase(self, age: int) -> dict | None:
         return next((p for p in self._phases if p["min_age"] <= age <= p["max_age"]), None)
 
@@ -206,11 +242,14 @@ class KnowledgeBase:
         return self._index.search(self._generalise_diagnoses(query), kinds=kinds, limit=limit)
 
     def _generalise_diagnoses(self, query: str) -> str:
-        tokens = name_key(query[:2000]).split()
+        """The query with each diagnosis name replaced by "diagnose"; other words stay as written."""
+        tokens = clean(query).split()
+        keys = [name_key(token) for token in tokens]
         out, i = [], 0
         while i < len(tokens):
             for n in (3, 2, 1):
-                if " ".join(tokens[i:i + n]) in self._diagnosis_names and len(" ".join(tokens[i:i + n])) > 3:
+                key = " ".join(keys[i:i + n])
+                if len(key) > 3 and key in self._diagnosis_names:
                     out.append("diagnose")
                     i += n
                     break

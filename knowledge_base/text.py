@@ -12,6 +12,7 @@ from functools import lru_cache
 FOLD = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "é": "e", "ü": "u", "ö": "oe", "ä": "ae"})
 UNFOLD = (("ae", "æ"), ("oe", "ø"), ("aa", "å"))
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+NUMBER_RUN = re.compile(r"[\d-]*\d{5,}[\d-]*|\d+(-\d+){1,}")
 WORD = re.compile(r"[0-9a-zæøåéüöä]+(?:[-'][0-9a-zæøåéüöä]+)*")
 
 
@@ -37,7 +38,8 @@ def stop_words() -> frozenset[str]:
 
     extra = {"hvad", "hvordan", "hvor", "hvem", "kan", "jeg", "vi", "min", "mit", "mine", "vores", "der",
              "det", "en", "et", "er", "har", "få", "faa", "gøre", "sige", "godt", "så", "saa", "lige", "noget",
-             "sker", "ske", "skal", "gerne", "bare", "nu", "tænke", "vide", "spørgsmål"}
+             "sker", "ske", "skal", "gerne", "bare", "nu", "tænke", "vide", "spørgsmål", "have", "havde",
+             "haft"}
     return frozenset(fold(w) for w in STOP_WORDS | extra)
 
 
@@ -74,8 +76,10 @@ def terms(text: str, keep_stop_words: bool = False) -> list[str]:
     stops = stop_words()
     result = []
     for word in words(text):
+        if NUMBER_RUN.fullmatch(word):  # CPR, phone and case numbers carry no topic (and are private)
+            continue
         term = fold(lemma(word))
-        if keep_stop_words or (term not in stops and len(term) > 1):
+        if keep_stop_words or (term not in stops and fold(word) not in stops and len(term) > 1):
             result.append(term)
     return result
 
@@ -91,3 +95,17 @@ def name_key(text: str) -> str:
     key = fold(clean(text)).replace("-", " ").replace(".", " ")
     key = re.sub(r"\b(kommunes?|regionskommune)\b", " ", key)
     return " ".join(key.split())
+
+
+ENGLISH_MARKERS = frozenset({"the", "what", "how", "is", "are", "my", "your", "can", "do", "does", "you", "with",
+                             "about", "should", "when", "where", "who", "which", "help", "please", "would", "child",
+                             "son", "daughter", "disability", "turns", "happens", "get", "support", "of", "and"})
+
+
+def looks_english(text: str) -> bool:
+    """True for a message written in English (at least three English function words, most of the words)."""
+    found = words(text)
+    if len(found) < 3 or any(ch in text.lower() for ch in "æøå"):
+        return False
+    english = sum(1 for word in found if word in ENGLISH_MARKERS)
+    return english >= 3 and english / len(found) >= 0.3

@@ -90,6 +90,7 @@ def test_every_municipality_and_variant_resolves_to_its_region(kb):
 @pytest.mark.parametrize("written, name", [
     ("Århus", "Aarhus"), ("i Aalborg", "Aalborg"), ("Københavns Kommune", "København"), ("Lyngby", "Lyngby-Taarbæk"),
     ("Høje Taastrup kommune", "Høje-Taastrup"), ("hoeje-taastrup", "Høje-Taastrup"), ("AALBORG", "Aalborg"),
+    ("Odenses", "Odense"), ("Frederikshavns kommune", "Frederikshavn"),
 ])
 def test_common_spellings(kb, written, name):
     assert kb.municipality(written) == name

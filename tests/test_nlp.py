@@ -45,4 +45,10 @@ def test_blank_base_when_the_danish_model_is_not_installed():
 def test_patterns_cover_all_municipalities():
     patterns = entity_patterns(load_content(CONTENT))
     municipalities = {p["id"] for p in patterns if p["label"] == "municipality"}
-    assert len(municipalities) == 98
+    assert len(municipalities) == 98  # includes the case-sensitive ones
+
+
+def test_municipality_that_is_also_a_common_word_needs_a_capital(nlp):
+    assert [e.ent_id_ for e in nlp("vi bor i Vejen").ents] == ["Vejen"]
+    assert [e.ent_id_ for e in nlp("vi bor i Vejen Kommune").ents] == ["Vejen"]
+    assert list(nlp("jeg ringer på vejen hjem").ents) == []

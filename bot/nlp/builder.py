@@ -44,8 +44,16 @@ def _forms(name: str) -> set[str]:
 def entity_patterns(content: Content) -> list[dict]:
     """Ruler patterns; the pattern id is the canonical name or id, so extraction can be normalised."""
     patterns: dict[tuple[str, str], str] = {}
+    exact: list[dict] = []
     for municipality in content.municipalities.get("municipalities", []):
-        for spelling in [municipality["name"], *(municipality.get("variants") or [])]:
+        if municipality.get("common_word"):
+            # "Vejen", "Skive", "Odder": only capitalised, so "på vejen hjem" stays a road
+            exact += [{"label": "municipality", "pattern": [{"ORTH": form}], "id": municipality["name"]}
+                      for form in sorted(_forms(municipality["name"])) if form[:1].isupper()]
+            spellings = municipality.get("variants") or []
+        else:
+            spellings = [municipality["name"], *(municipality.get("variants") or [])]
+        for spelling in spellings:
             for form in _forms(str(spelling)):
                 patterns.setdefault((form.lower(), "municipality"), municipality["name"])
     for diagnosis in content.diagnoses:
@@ -56,8 +64,8 @@ def entity_patterns(content: Content) -> list[dict]:
     for org in content.organisations:
         for spelling in filter(None, (org["name"], org.get("full_name"))):
             patterns.setdefault((spelling.lower(), "organisation"), org["id"])
-    return [{"label": label, "pattern": text, "id": canonical}
-            for (text, label), canonical in sorted(patterns.items())]
+    return exact + [{"label": label, "pattern": text, "id": canonical}
+                    for (text, label), canonical in sorted(patterns.items())]
 
 
 def build_pipeline(content_dir: Path, out_dir: Path, base_model: str = "da_core_news_sm") -> Path:

@@ -1,0 +1,130 @@
+"""What the user tells about their situation: normalised after every message, acknowledged on `inform`.
+
+`action_validate_slot_mappings` runs after every user message (Rasa 3): a municipality entity becomes the
+canonical name plus its region on today's date, a diagnosis becomes its KB id, an age becomes a number
+and a life phase, and "jeg er 17" makes the writer a young person.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
+
+from actions import slots
+from actions.base import KnowledgeAction
+from actions.organisations import referral_message
+from actions.replies import text as bot_text
+from knowledge_base.referral import find_organisations
+from knowledge_base.store import KnowledgeBase
+
+ROLES = ("foraelder", "fagperson", "ung")
+SELF_AGE = re.compile(r"\bjeg er (\d{1,2})\b", re.IGNORECASE)
+PLACE_PHRASE = re.compile(r"\b(?:bor (?:i|på)|flyttet til|kommune(?:n)? er|fra) ([A-ZÆØÅa-zæøå][\wæøåÆØÅ-]{2,})"
+                          r"|\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,}) [Kk]ommune\b")
+ROLE_NAMES = {"foraelder": "forælder", "fagperson": "fagperson", "ung": "ung"}
+
+
+class ValidateSlotMappings(ValidationAction, KnowledgeAction):
+    def __init__(self, kb: KnowledgeBase | None = None):
+        KnowledgeAction.__init__(self, kb)
+
+    def name(self) -> str:
+        return "action_validate_slot_mappings"
+
+    def validate_municipality(self, value, dispatcher, tracker, domain):
+        name = self.kb.municipality(str(value)) if value else None
+        if not name:
+            return {slots.MUNICIPALITY: None}
+        return {slots.MUNICIPALITY: name, slots.REGION: self.kb.region_of(name, dt.date.today())}
+
+    def validate_diagnosis(self, value, dispatcher, tracker, domain):
+        diagnosis = self.kb.diagnosis(str(value)) if value else None
+        return {slots.DIAGNOSIS: diagnosis["id"] if diagnosis else None}
+
+    def validate_age(self, value, dispatcher, tracker, domain):
+        try:
+            age = float(str(value).strip())
+        except ValueError:
+            return {slots.AGE: None}
+        if not 0 <= age <= 30:
+            return {slots.AGE: None}
+        result = {slots.AGE: age}
+        phase = self.kb.life_phase(int(age))
+        result[slots.LIFE_PHASE] = phase["id"] if phase else None
+        said = SELF_AGE.search(tracker.latest_message.get("text") or "")
+        if said and not tracker.get_slot(slots.ROLE) and float(said.group(1)) == age:
+            result[slots.ROLE] = "ung"
+        return result
+
+    def validate_role(self, value, dispatcher, tracker, domain):
+        return {slots.ROLE: value if value in ROLES else None}
+
+
+class ActionAcknowledgeContext(KnowledgeAction):
+    """Says back what was understood (so the user can correct it); a place we do not know gets a clear
+    answer and the national options."""
+
+    def name(self) -> str:
+        return "action_acknowledge_context"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        facts = []
+        role = tracker.get_slot(slots.ROLE)
+        if role:
+            facts.append(bot_text("fact_role", role=ROLE_NAMES[role]))
+        age = tracker.get_slot(slots.AGE)
+        if age is not None:
+            phase = self.kb.life_phase(int(age))
+            facts.append(bot_text("fact_age", age=int(age), phase=phase["name"] if phase else ""))
+        municipality = tracker.get_slot(slots.MUNICIPALITY)
+        if municipality:
+            facts.append(bot_text("fact_municipality", municipality=municipality, region=tracker.get_slot(slots.REGION)))
+        diagnosis_id = tracker.get_slot(slots.DIAGNOSIS)
+        if diagnosis_id:
+            facts.append(bot_text("fact_diagnosis", diagnosis=self.kb.diagnosis(diagnosis_id)["name"]))
+        place = unknown_place(self.kb, tracker)
+        if place:
+            referral = find_organisations(self.kb, text="", audience=role)
+            national = [self.kb.organisation(o) for o in self.kb.referral_routes["national"]]
+            referral.organisations, referral.basis = national, "national"
+            dispatcher.utter_message(**referral_message(self.kb, referral, tracker,
+                                                        intro=bot_text("unknown_place", place=place)))
+            return []
+        if not facts:
+            dispatcher.utter_message(text=bot_text("context_nothing"), json_message={"kind": "clarify"})
+            return []
+        buttons = [{"title": bot_text("button_find_organisations"), "payload": "/find_organisation"}]
+        dispatcher.utter_message(text=bot_text("context_ack", facts=", ".join(facts)), buttons=buttons,
+                                 json_message={"kind": "smalltalk"})
+        return []
+
+
+def unknown_place(kb: KnowledgeBase, tracker: Tracker) -> str | None:
+    """A place named in the message ("bor i Narnia") that is no Danish municipality, or None."""
+    if any(e.get("entity") == "municipality" for e in tracker.latest_message.get("entities") or []):
+        return None
+    for match in PLACE_PHRASE.finditer(tracker.latest_message.get("text") or ""):
+        place = match.group(1) or match.group(2)
+        if kb.municipality(place) is None and kb.diagnosis(place) is None and place[0].isupper():
+            return place[:40]
+    return None
+
+
+def normalised_entities(kb: KnowledgeBase, entities: list[dict]) -> dict[str, str]:
+    """Extracted entities as the values the slots get: canonical municipality, diagnosis id, age, role."""
+    result: dict[str, str] = {}
+    for entity in entities:
+        name, value = entity.get("entity"), str(entity.get("value", ""))
+        if name == "municipality":
+            value = kb.municipality(value) or ""
+        elif name == "diagnosis":
+            diagnosis = kb.diagnosis(value)
+            value = diagnosis["id"] if diagnosis else ""
+        elif name == "age":
+            value = value.strip() if value.strip().isdigit() else ""
+        if value and name not in result:
+            result[name] = value
+    return result

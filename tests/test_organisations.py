@@ -1,0 +1,137 @@
+"""Organisation look-up: ranking in the KB layer and the action's reply for each path."""
+import pytest
+
+from actions.context import ActionAcknowledgeContext, ValidateSlotMappings
+from actions.organisations import ActionFindOrganisations
+from knowledge_base.referral import find_organisations
+
+
+def ids(organisations):
+    return [o["id"] for o in organisations]
+
+
+async def find(kb, tracker, dispatcher, domain, **kwargs):
+    assert await ActionFindOrganisations(kb).run(dispatcher, tracker(intent="find_organisation", **kwargs), domain) == []
+    [message] = dispatcher.messages
+    return message
+
+
+async def test_diagnosis_gives_its_association(kb, tracker, dispatcher, domain):
+    message = await find(kb, tracker, dispatcher, domain, text="Er der en forening for Angelman?",
+                         entities=[{"entity": "diagnosis", "value": "Angelman"}])
+    assert message["custom"]["kind"] == "organisations"
+    assert message["custom"]["organisations"][0] == {"id": "angelmanforeningen", "name": "Angelmanforeningen"}
+    assert message["text"].startswith("Der er en forening for Angelman syndrom")
+    assert "• Angelmanforeningen:" in message["text"]
+
+
+async def test_misspelt_diagnosis_still_finds_the_association(kb, tracker, dispatcher, domain):
+    message = await find(kb, tracker, dispatcher, domain, text="forening for angelmann",
+                         entities=[{"entity": "diagnosis", "value": "angelmann"}])
+    assert message["custom"]["organisations"][0]["id"] == "angelmanforeningen"
+
+
+async def test_diagnosis_without_association_says_so_and_gives_the_other_routes(kb, tracker, dispatcher, domain):
+    message = await find(kb, tracker, dispatcher, domain, text="findes der en forening for Marfan",
+                         entities=[{"entity": "diagnosis", "value": "Marfan"}])
+    assert ids(message["custom"]["organisations"])[:4] == ["sjaeldne-netvaerket", "sjaeldne-diagnoser", "orphanet", "eurordis"]
+    assert "Jeg kender ikke en dansk forening for netop Marfan syndrom" in message["text"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("hvem kan vi klage til", {"ankestyrelsen", "dukh"}),
+    ("hvor kan vi få uvildig rådgivning", {"viso", "dukh", "sjaeldne-helpline"}),
+    ("hvor kan min datter blive udredt", {"css-aarhus", "css-rigshospitalet", "ern"}),
+])
+async def test_need_in_the_question_picks_the_organisations(kb, tracker, dispatcher, domain, text, expected):
+    message = await find(kb, tracker, dispatcher, domain, text=text)
+    assert expected <= set(ids(message["custom"]["organisations"]))
+    for org in message["custom"]["organisations"]:
+        assert org["name"] in message["text"]
+
+
+async def test_topic_being_discussed_is_used_when_nothing_else_is_said(kb, tracker, dispatcher, domain):
+    message = await find(kb, tracker, dispatcher, domain, text="find organisationer", slots={"topic": "klage"})
+    assert ids(message["custom"]["organisations"]) == kb.topic("klage")["organisations"][:5]
+    assert message["text"].startswith("Disse organisationer kan hjælpe med Klage")
+
+
+async def test_nothing_known_gives_broad_entry_points_and_a_skippable_question(kb, tracker, dispatcher, domain):
+    message = await find(kb, tracker, dispatcher, domain, text="find organisationer")
+    assert ids(message["custom"]["organisations"]) == ["sjaeldne-diagnoser", "viso", "dukh"]
+    assert "hvilken kommune I bor i" in message["text"] and "springe det over" in message["text"]
+
+
+async def test_helpline_is_not_offered_to_a_16_year_old_and_the_reply_says_why(kb, tracker, dispatcher, domain):
+    message = await find(kb, tracker, dispatcher, domain, text="hvor kan jeg få rådgivning",
+                         slots={"role": "ung", "age": 16.0})
+    assert "sjaeldne-helpline" not in ids(message["custom"]["organisations"])
+    assert "rådgiver kun personer fra 18 år" in message["text"]
+    adult = find_organisations(kb, text="hvor kan jeg få rådgivning", audience="ung", age=19)
+    assert "sjaeldne-helpline" in ids(adult.organisations)
+
+
+def test_childrens_clinic_is_not_offered_for_a_19_year_old(kb):
+    assert "css-aarhus" not in ids(find_organisations(kb, need_id="udredning", age=19).organisations)
+    assert "css-aarhus" in ids(find_organisations(kb, need_id="udredning", age=9).organisations)
+
+
+async def test_diagnosis_told_earlier_is_reused_in_a_later_turn(kb, tracker, dispatcher, domain):
+    message = await find(kb, tracker, dispatcher, domain, text="er der en forening for det",
+                         slots={"diagnosis": "22q11"})
+    assert message["custom"]["organisations"][0]["id"] == "22q11-danmark"
+
+
+async def test_region_goes_into_the_payload_and_own_municipality_gets_the_local_contact(
+        kb, tracker, dispatcher, domain, monkeypatch):
+    monkeypatch.setenv("FORLOB_MUNICIPALITY", "Aalborg Kommune")
+    monkeypatch.setenv("FORLOB_CONTACT_PHONE", "11 22 33 44")
+    message = await find(kb, tracker, dispatcher, domain, text="hvem kan rådgive os",
+                         slots={"municipality": "Aalborg", "region": "Nordjylland"})
+    assert message["custom"]["region"] == "Nordjylland"
+    assert "I Aalborg Kommune kan du også kontakte" in message["text"] and "11 22 33 44" in message["text"]
+
+
+async def test_phone_numbers_only_from_the_kb(kb, tracker, dispatcher, domain):
+    message = await find(kb, tracker, dispatcher, domain, text="hvor kan vi få uvildig rådgivning")
+    for org in message["custom"]["organisations"]:
+        assert org.get("phone") == kb.organisation(org["id"]).get("phone")
+
+
+# -- context: slot normalisation and acknowledgement -----------------------------------------------
+@pytest.mark.parametrize("slot, value, expected", [
+    ("municipality", "Århus", {"municipality": "Aarhus", "region": "Midtjylland"}),
+    ("municipality", "Høje Taastrup kommune", {"municipality": "Høje-Taastrup"}),
+    ("municipality", "Narnia", {"municipality": None}),
+    ("diagnosis", "angelmann", {"diagnosis": "angelman"}),
+    ("age", "16", {"age": 16.0, "life_phase": "16-17"}),
+    ("age", "4", {"age": 4.0, "life_phase": "0-5"}),
+    ("age", "200", {"age": None}),
+    ("role", "fagperson", {"role": "fagperson"}),
+])
+def test_slot_values_are_normalised(kb, tracker, dispatcher, domain, slot, value, expected):
+    action = ValidateSlotMappings(kb)
+    result = getattr(action, f"validate_{slot}")(value, dispatcher, tracker(text=str(value)), domain)
+    assert expected.items() <= result.items()
+
+
+def test_jeg_er_17_makes_the_writer_a_young_person(kb, tracker, dispatcher, domain):
+    result = ValidateSlotMappings(kb).validate_age("17", dispatcher, tracker(text="jeg er 17 og har Marfan"), domain)
+    assert result["role"] == "ung" and result["life_phase"] == "16-17"
+
+
+async def test_context_is_said_back(kb, tracker, dispatcher, domain):
+    await ActionAcknowledgeContext(kb).run(dispatcher, tracker(
+        text="jeg er mor til en pige på 16 i Aalborg", intent="inform",
+        slots={"role": "foraelder", "age": 16.0, "municipality": "Aalborg", "region": "Nordjylland"}), domain)
+    [message] = dispatcher.messages
+    assert "du er forælder" in message["text"] and "alder 16 år" in message["text"]
+    assert "Aalborg (Region Nordjylland)" in message["text"]
+
+
+async def test_unknown_place_gets_a_clear_answer_and_national_options(kb, tracker, dispatcher, domain):
+    await ActionAcknowledgeContext(kb).run(dispatcher, tracker(text="vi bor i Narnia", intent="inform"), domain)
+    [message] = dispatcher.messages
+    assert "Jeg kender ikke en dansk kommune, der hedder «Narnia»" in message["text"]
+    assert message["custom"]["kind"] == "organisations"
+    assert ids(message["custom"]["organisations"]) == kb.referral_routes["national"]
