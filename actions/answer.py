@@ -8,7 +8,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import slots
 from actions.answers import answer_message, feedback_message
 from actions.base import KnowledgeAction
-from knowledge_base.text import looks_english
 
 
 def answer_events(kb, dispatcher: CollectingDispatcher, tracker: Tracker, topic_id: str,
@@ -25,12 +24,11 @@ class ActionAnswer(KnowledgeAction):
     def name(self) -> str:
         return "action_answer"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+    async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         topic_id = self.kb.topic_for_intent(intent or "")
-        if topic_id is None or looks_english(tracker.latest_message.get("text") or ""):
-            # an intent without a topic (a stale model) or an English message: search decides / says so
+        if topic_id is None:  # an intent without a topic (a stale model): let search decide
             from actions.search import ActionSearchKB
 
-            return await ActionSearchKB(self.kb).run(dispatcher, tracker, domain)
+            return await ActionSearchKB(self.kb).respond(dispatcher, tracker, domain)
         return answer_events(self.kb, dispatcher, tracker, topic_id)

@@ -6,13 +6,15 @@ Usage:
         def name(self) -> str:
             return "action_answer"
 
-        async def run(self, dispatcher, tracker, domain):
+        async def respond(self, dispatcher, tracker, domain):
             topic = self.kb.topic("1.6", "foraelder")
             dispatcher.utter_message(text=..., json_message=payload("answer", topic="1.6"))
             return []
 
-Tests hand a KnowledgeBase to the constructor; the action server constructs actions without arguments,
-and they then share one KnowledgeBase read from the configured database, refreshed when it is rebuilt.
+`run` answers a message written in English with one Danish line (the assistant speaks Danish) and
+otherwise calls `respond`. Tests hand a KnowledgeBase to the constructor; the action server constructs
+actions without arguments, and they then share one KnowledgeBase read from the configured database,
+refreshed when it is rebuilt.
 """
 from __future__ import annotations
 
@@ -20,10 +22,13 @@ import time
 from abc import ABC, abstractmethod
 from functools import lru_cache
 
-from rasa_sdk import Action
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
+from actions.replies import payload, text as bot_text
 from bot.config import load_settings
 from knowledge_base.store import KnowledgeBase
+from knowledge_base.text import looks_english
 
 REFRESH_SECONDS = 5.0
 
@@ -33,7 +38,9 @@ def _shared_kb() -> KnowledgeBase:
     return KnowledgeBase.from_url(load_settings().kb_database_url)
 
 
-class KnowledgeAction(Action, ABC):
+class KnowledgeMixin:
+    """Gives an action `self.kb`: the one handed in, or the shared one (checked for rebuilds)."""
+
     def __init__(self, kb: KnowledgeBase | None = None):
         self._kb = kb
         self._checked = 0.0
@@ -48,6 +55,18 @@ class KnowledgeAction(Action, ABC):
             self._checked = time.monotonic()
         return kb
 
+
+class KnowledgeAction(KnowledgeMixin, Action, ABC):
     @abstractmethod
     def name(self) -> str:
         """Every concrete action names itself; abstract, so rasa_sdk does not register this base."""
+
+    @abstractmethod
+    async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        """The action's reply to a Danish message."""
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        if looks_english(tracker.latest_message.get("text") or ""):
+            dispatcher.utter_message(text=bot_text("english"), json_message=payload("fallback"))
+            return []
+        return await self.respond(dispatcher, tracker, domain)

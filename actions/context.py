@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 
 from actions import slots
-from actions.base import KnowledgeAction
+from actions.base import KnowledgeAction, KnowledgeMixin
 from actions.organisations import referral_message
 from actions.replies import text as bot_text
 from knowledge_base.referral import find_organisations
@@ -27,10 +27,7 @@ PLACE_PHRASE = re.compile(r"\b(?:bor (?:i|på)|flyttet til|kommune(?:n)? er|fra)
 ROLE_NAMES = {"foraelder": "forælder", "fagperson": "fagperson", "ung": "ung"}
 
 
-class ValidateSlotMappings(ValidationAction, KnowledgeAction):
-    def __init__(self, kb: KnowledgeBase | None = None):
-        KnowledgeAction.__init__(self, kb)
-
+class ValidateSlotMappings(KnowledgeMixin, ValidationAction):
     def name(self) -> str:
         return "action_validate_slot_mappings"
 
@@ -70,7 +67,7 @@ class ActionAcknowledgeContext(KnowledgeAction):
     def name(self) -> str:
         return "action_acknowledge_context"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+    async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         facts = []
         role = tracker.get_slot(slots.ROLE)
         if role:

@@ -68,7 +68,7 @@ class ActionFindOrganisations(KnowledgeAction):
     def name(self) -> str:
         return "action_find_organisations"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+    async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         latest_diagnosis = next(tracker.get_latest_entity_values("diagnosis"), None)
         diagnosis = self.kb.diagnosis(latest_diagnosis) if latest_diagnosis else None
         referral = find_organisations(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -26,13 +27,16 @@ REJECTED = {"out_of_scope", "nlu_fallback"}
 TOKEN = "benchmark"
 
 
+ENTITY_MARKUP = re.compile(r"\[([^\]]+)\](\([^)]+\)|\{[^}]+\})")
+
+
 def examples(path: Path) -> list[tuple[str, str]]:
-    """(text, intent) pairs from a Rasa NLU YAML file."""
+    """(text, intent) pairs from a Rasa NLU YAML file, entity markup removed."""
     pairs = []
     for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
         for line in block.get("examples", "").splitlines():
             if line.strip().startswith("- "):
-                pairs.append((line.strip()[2:].strip(), block["intent"]))
+                pairs.append((ENTITY_MARKUP.sub(r"\1", line.strip()[2:].strip()), block["intent"]))
     return pairs
 
 

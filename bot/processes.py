@@ -67,7 +67,7 @@ class Stack:
         wait_for_http(f"http://127.0.0.1:{self.action_port}/health", process, timeout)
 
     def start_rasa(self, timeout: float = 180) -> None:
-        command = [sys.executable, "-m", "rasa", "run", "--model", str(model_path(self.settings)),
+        command = [sys.executable, "-m", "bot.rasa_server", "run", "--model", str(model_path(self.settings)),
                    "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
                    "--interface", self.settings.host, "--port", str(self.rasa_port), "--cors", "*"]
         token = self.env.get("RASA_API_TOKEN")
@@ -149,7 +149,7 @@ def chat(settings: Settings) -> int:
     stack = make_stack(settings)
     try:
         stack.start_actions()
-        command = [sys.executable, "-m", "rasa", "shell", "--model", str(model_path(settings)),
+        command = [sys.executable, "-m", "bot.rasa_server", "shell", "--model", str(model_path(settings)),
                    "--endpoints", "endpoints.yml", "--port", str(settings.rasa_port)]
         return subprocess.call(command, cwd=settings.root, env=stack.env)
     except KeyboardInterrupt:

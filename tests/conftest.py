@@ -14,6 +14,7 @@ from bot.config import ROOT, load_settings
 from knowledge_base import KnowledgeBase, build_database
 
 CONTENT = ROOT / "knowledge_base" / "content"
+API_TOKEN = "test-token"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -119,9 +120,10 @@ def assistant(trained_model, kb_url, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("assistant")
     stack = make_stack(load_settings(), rasa_port=free_port(), action_port=free_port(),
-                       extra_env={"KB_DATABASE_URL": kb_url,
+                       extra_env={"KB_DATABASE_URL": kb_url, "RASA_API_TOKEN": API_TOKEN,
                                   "TRACKER_STORE_URL": f"sqlite:///{folder / 'tracker.sqlite'}"},
                        log_dir=folder / "logs")
+    stack.tracker_db = folder / "tracker.sqlite"
     try:
         stack.start()
     except Exception:

@@ -149,3 +149,22 @@ async def test_cpr_number_in_a_question_is_not_echoed(kb, tracker, dispatcher, d
     await ActionSearchKB(kb).run(dispatcher, tracker(text="min søn 120385-1234 skal have aflastning"), domain)
     assert all("120385" not in m.get("text", "") for m in dispatcher.messages)
     assert dispatcher.messages[0]["custom"]["topic"] == "aflastning"
+
+
+async def test_nlu_runner_up_agreeing_with_search_is_answered(kb, tracker, dispatcher, domain):
+    ranking = [{"name": "nlu_fallback", "confidence": 0.55}, {"name": "ask_overgange", "confidence": 0.47},
+               {"name": "ask_overgang_voksenlivet", "confidence": 0.47}]
+    t = tracker(text="hvordan forbereder jeg overgangen når den unge fylder 18")
+    t.latest_message["intent_ranking"] = ranking
+    await ActionSearchKB(kb).run(dispatcher, t, domain)
+    assert dispatcher.messages[0]["custom"]["kind"] == "answer"
+    assert dispatcher.messages[0]["custom"]["topic"] in ("1.6", "overgang-til-voksenlivet")
+
+
+async def test_clarify_offers_nlu_guesses_first(kb, tracker, dispatcher, domain):
+    t = tracker(text="qwxz")
+    t.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.6},
+                                          {"name": "ask_klage", "confidence": 0.3}]
+    await ActionSearchKB(kb).run(dispatcher, t, domain)
+    assert dispatcher.messages[0]["custom"] == {"kind": "clarify"}
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/ask_klage"

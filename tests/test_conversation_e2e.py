@@ -1,0 +1,99 @@
+"""Whole conversations through the real REST webhook: payload contract, context across turns, feedback
+stored in the tracker store, start over, and awkward input."""
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.test_rasa import customs, say, texts
+
+pytestmark = pytest.mark.rasa
+
+
+def payloads(messages, kind):
+    return [c for c in customs(messages) if c["kind"] == kind]
+
+
+@pytest.mark.parametrize("question, topic", [
+    ("hvad sker der når min datter fylder 18", "overgang-til-voksenlivet"),
+    ("kan vi få dækket ekstra udgifter til medicin", "merudgifter"),
+    ("hvordan klager vi over kommunens afgørelse", "klage"),
+    ("vi er helt udkørte, kan vi få aflastning", "aflastning"),
+    ("kan vi få hjælp til en kørestol", "hjaelpemidler"),
+    ("hvordan møder vi andre familier med samme diagnose", "1.8"),
+])
+def test_answers_keep_the_payload_contract(assistant, kb, question, topic):
+    messages = say(assistant, f"e2e-contract-{topic}", question)
+    [answer] = payloads(messages, "answer")
+    assert answer["topic"] == topic and answer["audience"] == "foraelder"
+    assert answer["sources"] and all({"title", "ref", "reviewed"} <= s.keys() for s in answer["sources"])
+    assert {o["id"] for o in answer.get("organisations", [])} == set(kb.topic(topic)["organisations"])
+    assert set(answer) <= {"kind", "topic", "audience", "sources", "organisations", "region"}
+    assert any("Kilde: " in t for t in texts(messages))
+    assert "Var svaret til hjælp?" in texts(messages)
+
+
+def test_a_caseworker_gets_the_checklist_in_a_later_turn(assistant):
+    say(assistant, "e2e-caseworker", "jeg er sagsbehandler")
+    messages = say(assistant, "e2e-caseworker", "hvordan forbereder jeg overgangen når den unge fylder 18")
+    [answer] = payloads(messages, "answer")
+    assert answer["audience"] == "fagperson"
+    assert any("Tjekliste" in t for t in texts(messages))
+
+
+def test_municipality_told_once_gives_the_region_later(assistant):
+    acknowledged = say(assistant, "e2e-place", "vi bor i Århus")
+    assert any("Aarhus (Region Midtjylland)" in t for t in texts(acknowledged))
+    messages = say(assistant, "e2e-place", "hvem kan give os uvildig rådgivning")
+    [organisations] = payloads(messages, "organisations")
+    assert organisations["region"] == "Midtjylland"
+    assert {"dukh", "viso"} <= {o["id"] for o in organisations["organisations"]}
+
+
+def test_association_by_diagnosis_with_a_misspelling(assistant):
+    messages = say(assistant, "e2e-association", "er der en forening for angelmann syndrom")
+    [organisations] = payloads(messages, "organisations")
+    assert organisations["organisations"][0]["id"] == "angelmanforeningen"
+
+
+def test_feedback_is_stored_as_conversation_events(assistant):
+    say(assistant, "e2e-feedback", "hvad er aflastning")
+    messages = say(assistant, "e2e-feedback", "/feedback_negative")
+    assert any("Tal med en medarbejder" == b["title"] for m in messages for b in m.get("buttons", []))
+    engine = create_engine(f"sqlite:///{assistant.tracker_db}")
+    with engine.connect() as connection:
+        intents = [row[0] for row in connection.execute(text(
+            "select intent_name from events where sender_id = 'e2e-feedback' and type_name = 'user' order by id"))]
+        topic_slots = [row[0] for row in connection.execute(text(
+            "select data from events where sender_id = 'e2e-feedback' and type_name = 'slot' "
+            "and action_name = 'topic'"))]
+    engine.dispose()
+    assert intents[-1] == "feedback_negative"
+    assert any('"aflastning"' in data for data in topic_slots)
+
+
+def test_start_over_forgets_the_role(assistant):
+    say(assistant, "e2e-reset", "jeg er sagsbehandler")
+    assert any("forfra" in t for t in texts(say(assistant, "e2e-reset", "start forfra")))
+    [answer] = payloads(say(assistant, "e2e-reset", "hvad er aflastning"), "answer")
+    assert answer["audience"] == "foraelder"
+
+
+def test_unknown_place(assistant):
+    messages = say(assistant, "e2e-narnia", "vi bor i Narnia")
+    assert any("Narnia" in t and "kender ikke" in t for t in texts(messages))
+    assert payloads(messages, "organisations")
+
+
+def test_english_question_gets_a_danish_reply(assistant):
+    messages = say(assistant, "e2e-english", "What happens when my son turns 18?")
+    assert texts(messages)[0].startswith("Jeg taler kun dansk")
+
+
+def test_cpr_number_is_not_echoed(assistant):
+    messages = say(assistant, "e2e-cpr", "min datter 120385-1234 skal have aflastning, hvad gør vi")
+    assert texts(messages) and all("120385" not in t for t in texts(messages))
+
+
+def test_two_misses_in_a_row_offer_a_human(assistant):
+    say(assistant, "e2e-misses", "asdf jkl")
+    messages = say(assistant, "e2e-misses", "blorp")
+    assert payloads(messages, "handoff")
