@@ -97,3 +97,17 @@ def test_two_misses_in_a_row_offer_a_human(assistant):
     say(assistant, "e2e-misses", "asdf jkl")
     messages = say(assistant, "e2e-misses", "blorp")
     assert payloads(messages, "handoff")
+
+
+def test_one_word_question(assistant):
+    messages = say(assistant, "e2e-one-word", "aflastning")
+    [answer] = payloads(messages, "answer")
+    assert answer["topic"] == "aflastning"
+
+
+def test_young_person_is_not_sent_to_the_adult_helpline(assistant):
+    say(assistant, "e2e-young", "jeg er 16 og har en sjælden sygdom")
+    messages = say(assistant, "e2e-young", "hvor kan jeg få rådgivning")
+    [organisations] = payloads(messages, "organisations")
+    assert "sjaeldne-helpline" not in {o["id"] for o in organisations["organisations"]}
+    assert organisations["audience"] == "ung"
