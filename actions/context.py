@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 
@@ -17,6 +18,7 @@ from actions import slots
 from actions.base import KnowledgeAction, KnowledgeMixin
 from actions.organisations import referral_message
 from actions.replies import text as bot_text
+from bot.privacy.redaction import redact
 from knowledge_base.referral import find_organisations
 from knowledge_base.store import KnowledgeBase
 
@@ -30,6 +32,15 @@ ROLE_NAMES = {"foraelder": "forælder", "fagperson": "fagperson", "ung": "ung"}
 class ValidateSlotMappings(KnowledgeMixin, ValidationAction):
     def name(self) -> str:
         return "action_validate_slot_mappings"
+
+    async def run(self, dispatcher, tracker, domain):
+        """Also tells the user, once, when the message held personal data that will not be stored."""
+        events = await super().run(dispatcher, tracker, domain)
+        _, found = redact(tracker.latest_message.get("text") or "")
+        if found and not tracker.get_slot(slots.PRIVACY_NOTED):
+            dispatcher.utter_message(text=bot_text("privacy_note"))
+            events.append(SlotSet(slots.PRIVACY_NOTED, True))
+        return events
 
     def validate_municipality(self, value, dispatcher, tracker, domain):
         name = self.kb.municipality(str(value)) if value else None

@@ -51,6 +51,25 @@ def _kb(args, settings) -> int:
         return 1
 
 
+def _privacy(args, settings) -> int:
+    from bot.privacy.retention import RetentionError, forget, parse_duration, purge
+    from knowledge_base import load_content
+
+    try:
+        if args.privacy_command == "forget":
+            deleted = forget(settings.tracker_store_url, args.sender_id)
+            print(f"Samtalen {args.sender_id!r} er slettet ({deleted} hændelser).")
+            return 0
+        default = settings.retention or f"{load_content(settings.content_dir).deployment['privacy']['retention_days']}d"
+        older_than = args.older_than or default
+        deleted = purge(settings.tracker_store_url, parse_duration(older_than))
+        print(f"Samtaler uden aktivitet i {older_than} er slettet ({deleted} hændelser).")
+        return 0
+    except RetentionError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+
 def _nlp(args, settings) -> int:
     from bot.nlp.builder import build_pipeline
 
@@ -92,6 +111,12 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--audience", choices=("foraelder", "fagperson", "ung"))
     nlp = commands.add_parser("nlp", help="the Danish spaCy pipeline").add_subparsers(dest="nlp_command", required=True)
     nlp.add_parser("build", help="build the pipeline into the build folder")
+    privacy = commands.add_parser("privacy", help="retention and erasure of conversations").add_subparsers(
+        dest="privacy_command", required=True)
+    purge = privacy.add_parser("purge", help="delete conversations older than a duration (default from config)")
+    purge.add_argument("--older-than", help="e.g. 30d, 12h, 2w")
+    forget = privacy.add_parser("forget", help="delete one conversation (right to erasure)")
+    forget.add_argument("sender_id")
     train = commands.add_parser("train", help="train the Rasa model if data or config changed")
     train.add_argument("--force", action="store_true")
     commands.add_parser("run", help="start action server and Rasa server; Ctrl-C stops both")
@@ -99,7 +124,7 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
-HANDLERS = {"kb": _kb, "nlp": _nlp, "train": _train, "run": _run, "chat": _chat}
+HANDLERS = {"kb": _kb, "nlp": _nlp, "privacy": _privacy, "train": _train, "run": _run, "chat": _chat}
 
 
 def main(argv: list[str] | None = None) -> int:

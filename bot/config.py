@@ -26,6 +26,7 @@ class Settings:
     action_port: int
     action_endpoint_url: str
     host: str
+    retention: str | None  # e.g. "30d"; None → deployment.yml privacy.retention_days
 
     @property
     def spacy_model_name(self) -> str:
@@ -52,6 +53,7 @@ def load_settings(env: dict | None = None) -> Settings:
         action_port=action_port,
         action_endpoint_url=env.get("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{action_port}/webhook"),
         host=env.get("FORLOB_HOST", "127.0.0.1"),
+        retention=env.get("FORLOB_RETENTION") or None,
     )
 
 

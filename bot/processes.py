@@ -77,6 +77,12 @@ class Stack:
         wait_for_http(f"{self.rasa_url}/", process, timeout)
 
     def start(self) -> "Stack":
+        from bot.privacy.retention import RetentionError, check_database
+
+        try:
+            check_database(self.env["TRACKER_STORE_URL"])
+        except RetentionError as exc:
+            raise StartupError(str(exc)) from exc
         try:
             self.start_actions()
             self.start_rasa()

@@ -46,3 +46,21 @@ def test_build_with_broken_content_fails_clearly_and_keeps_the_old_database(tmp_
 def test_search_without_a_database_says_what_to_do(tmp_path):
     result = cli("kb", "search", "klage", env_extra={"KB_DATABASE_URL": f"sqlite:///{tmp_path / 'no.sqlite'}"})
     assert result.returncode == 1 and "make kb" in result.stderr
+
+
+def test_privacy_purge_and_forget(tmp_path):
+    from tests.test_privacy import fill, rows
+
+    url = f"sqlite:///{tmp_path / 'tracker.sqlite'}"
+    fill(url, {"gammel": 40, "ny": 1, "anden": 1})
+    env = {"TRACKER_STORE_URL": url}
+    bad = cli("privacy", "purge", "--older-than", "tredive dage", env_extra=env)
+    assert bad.returncode == 1 and "Ugyldig varighed" in bad.stderr
+    assert set(rows(url)) == {"gammel", "ny", "anden"}
+    purged = cli("privacy", "purge", env_extra=env)  # default 30 days from deployment.yml
+    assert purged.returncode == 0 and "30d" in purged.stdout
+    assert set(rows(url)) == {"ny", "anden"}
+    assert cli("privacy", "forget", "ny", env_extra=env).returncode == 0
+    unknown = cli("privacy", "forget", "findes-ikke", env_extra=env)
+    assert unknown.returncode == 1 and "Ingen samtale" in unknown.stderr
+    assert set(rows(url)) == {"anden"}

@@ -135,3 +135,13 @@ async def test_unknown_place_gets_a_clear_answer_and_national_options(kb, tracke
     assert "Jeg kender ikke en dansk kommune, der hedder «Narnia»" in message["text"]
     assert message["custom"]["kind"] == "organisations"
     assert ids(message["custom"]["organisations"]) == kb.referral_routes["national"]
+
+
+async def test_personal_data_gets_a_gentle_note_once(kb, tracker, dispatcher, domain):
+    action = ValidateSlotMappings(kb)
+    events = await action.run(dispatcher, tracker(text="hans cpr er 120385-1234"), domain)
+    assert dispatcher.messages[0]["text"].startswith("En lille ting først")
+    assert {"event": "slot", "timestamp": None, "name": "privacy_noted", "value": True} in events
+    dispatcher.messages.clear()
+    await action.run(dispatcher, tracker(text="ring 12345678", slots={"privacy_noted": True}), domain)
+    assert dispatcher.messages == []

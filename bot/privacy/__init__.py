@@ -1,0 +1,1 @@
+"""Personal data: redaction before storage, retention and the right to erasure."""
