@@ -11,9 +11,10 @@ STAMP_VENV := $(VENV)/.installed
 STAMP_NLP := build/spacy/da_forlob/meta.json
 STAMP_KB := var/kb.version
 STAMP_MODEL := models/.trained
+STAMP_BROWSER := var/.browser
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run chat test kb kb-validate train benchmark clean
+.PHONY: help setup run chat test kb kb-validate train benchmark purge clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +36,14 @@ $(STAMP_KB): $(STAMP_VENV) $(STAMP_NLP) $(CONTENT) $(wildcard knowledge_base/*.p
 $(STAMP_MODEL): $(STAMP_NLP) $(TRAINING_DATA)
 	$(PY) -m bot train
 
+# Browser tests use Debian's headless Chromium; install it where we may (root), otherwise say how.
+$(STAMP_BROWSER):
+	@mkdir -p var
+	@command -v chromium >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "Note: install Chromium (e.g. 'sudo apt-get install chromium') for the browser tests." >&2; fi; }
+	@touch $@
+
 setup: $(STAMP_MODEL) $(STAMP_KB) ## Install, build the Danish pipeline and the KB, train if data changed
 
 run: setup ## Start the assistant (action server, Rasa REST + socket.io); Ctrl-C stops everything
@@ -43,7 +52,7 @@ run: setup ## Start the assistant (action server, Rasa REST + socket.io); Ctrl-C
 chat: setup ## Talk to the assistant in the terminal
 	$(PY) -m bot chat
 
-test: setup ## Run the whole test suite (what .ci/run calls)
+test: setup $(STAMP_BROWSER) ## Run the whole test suite (what .ci/run calls)
 	$(PY) -m pytest -q -rs
 
 kb-validate: $(STAMP_VENV) ## Validate the knowledge-base YAML without building
@@ -55,6 +64,10 @@ train: $(STAMP_MODEL) ## Train the Rasa model (only when data or config changed)
 
 benchmark: setup ## Run the benchmarks (print numbers; not part of the test suite)
 	$(PY) -m benchmarks.kb_search
+	$(PY) -m benchmarks.nlu
+
+purge: $(STAMP_VENV) ## Delete conversations older than the retention period (privacy)
+	$(PY) -m bot privacy purge
 
 clean: ## Remove build output, models and local databases (keeps .venv)
 	rm -rf build models var results

@@ -70,6 +70,33 @@ def _privacy(args, settings) -> int:
         return 1
 
 
+def _report(args, settings) -> int:
+    import datetime as dt
+    from pathlib import Path
+
+    from bot.report import ReportError, collect, render
+    from knowledge_base.store import KnowledgeBase, KnowledgeBaseUnavailable
+
+    try:
+        since = dt.date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        print(f"Ugyldig dato {args.since!r}: skriv den som ÅÅÅÅ-MM-DD.", file=sys.stderr)
+        return 1
+    try:
+        kb = KnowledgeBase.from_url(settings.kb_database_url)
+        version, titles = kb.version, {t: kb.topic(t)["title"] for t in kb.topic_ids()}
+    except KnowledgeBaseUnavailable:
+        version, titles = "ukendt (vidensbasen er ikke bygget)", {}
+    try:
+        report = collect(settings.tracker_store_url, since, version)
+    except ReportError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    Path(args.out).write_text(render(report, titles), encoding="utf-8")
+    print(f"Rapporten er skrevet til {args.out} ({report.conversations} samtaler).")
+    return 0
+
+
 def _nlp(args, settings) -> int:
     from bot.nlp.builder import build_pipeline
 
@@ -117,6 +144,9 @@ def parser() -> argparse.ArgumentParser:
     purge.add_argument("--older-than", help="e.g. 30d, 12h, 2w")
     forget = privacy.add_parser("forget", help="delete one conversation (right to erasure)")
     forget.add_argument("sender_id")
+    report = commands.add_parser("report", help="the content editors' report as one HTML file")
+    report.add_argument("--since", help="first day, YYYY-MM-DD")
+    report.add_argument("--out", default="report.html")
     train = commands.add_parser("train", help="train the Rasa model if data or config changed")
     train.add_argument("--force", action="store_true")
     commands.add_parser("run", help="start action server and Rasa server; Ctrl-C stops both")
@@ -124,7 +154,7 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
-HANDLERS = {"kb": _kb, "nlp": _nlp, "privacy": _privacy, "train": _train, "run": _run, "chat": _chat}
+HANDLERS = {"kb": _kb, "nlp": _nlp, "privacy": _privacy, "report": _report, "train": _train, "run": _run, "chat": _chat}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -111,3 +111,21 @@ def test_young_person_is_not_sent_to_the_adult_helpline(assistant):
     [organisations] = payloads(messages, "organisations")
     assert "sjaeldne-helpline" not in {o["id"] for o in organisations["organisations"]}
     assert organisations["audience"] == "ung"
+
+
+def test_personal_data_is_noted_once_and_stored_redacted_and_user_text_stays_out_of_logs(assistant):
+    marker = "Zebrafinke"
+    first = say(assistant, "e2e-privacy", f"{marker} her, min søns cpr er 120385-1234, hvad er aflastning")
+    assert texts(first)[0].startswith("En lille ting først")
+    assert payloads(first, "answer")
+    second = say(assistant, "e2e-privacy", "ring til mig på 12 34 56 78")
+    assert not any(t.startswith("En lille ting først") for t in texts(second))
+    engine = create_engine(f"sqlite:///{assistant.tracker_db}")
+    with engine.connect() as connection:
+        stored = " ".join(row[0] for row in connection.execute(text(
+            "select data from events where sender_id = 'e2e-privacy'")))
+    engine.dispose()
+    assert "120385" not in stored and "12 34 56 78" not in stored and "[CPR-nummer fjernet]" in stored
+    for log in assistant.log_dir.glob("*.log"):
+        content = log.read_text(errors="replace")
+        assert marker not in content and "120385" not in content, log.name
