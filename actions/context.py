@@ -19,7 +19,7 @@ from actions.base import KnowledgeAction, KnowledgeMixin
 from actions.organisations import referral_message
 from actions.replies import text as bot_text
 from bot.privacy.redaction import redact
-from knowledge_base.referral import find_organisations
+from knowledge_base.referral import Referral
 from knowledge_base.store import KnowledgeBase
 
 ROLES = ("foraelder", "fagperson", "ung")
@@ -95,9 +95,7 @@ class ActionAcknowledgeContext(KnowledgeAction):
             facts.append(bot_text("fact_diagnosis", diagnosis=self.kb.diagnosis(diagnosis_id)["name"]))
         place = unknown_place(self.kb, tracker)
         if place:
-            referral = find_organisations(self.kb, text="", audience=role)
-            national = [self.kb.organisation(o) for o in self.kb.referral_routes["national"]]
-            referral.organisations, referral.basis = national, "national"
+            referral = Referral([self.kb.organisation(o) for o in self.kb.referral_routes["national"]], "national")
             dispatcher.utter_message(**referral_message(self.kb, referral, tracker,
                                                         intro=bot_text("unknown_place", place=place)))
             return []

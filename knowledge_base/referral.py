@@ -18,7 +18,7 @@ MAX_ORGANISATIONS = 5
 @dataclass
 class Referral:
     organisations: list[dict]
-    basis: str  # diagnosis | no_association | need | topic | general
+    basis: str  # diagnosis | no_association | need | topic | general | national
     diagnosis: dict | None = None
     need: dict | None = None
     excluded: list[tuple[dict, str]] = field(default_factory=list)  # (organisation, audience|min_age|max_age)

@@ -5,6 +5,7 @@ Hand an instance to whoever needs it (actions, CLI, tests); nothing here reads t
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
 import json
@@ -224,7 +225,7 @@ class KnowledgeBase:
 
     def deployment(self, overrides: dict | None = None) -> dict:
         """The deployment's municipality and contact; non-empty `overrides` (from env) win."""
-        deployment = json.loads(json.dumps(self._deployment))
+        deployment = copy.deepcopy(self._deployment)
         for key, value in (overrides or {}).items():
             if not value:
                 continue
