@@ -111,15 +111,21 @@ def rest_latency(base_url: str, rounds: int = 60) -> list[float]:
 
 
 def cross_validation() -> None:
+    """Rasa's 5-fold cross-validation. Rasa's own "macro avg" also averages in `nlu_fallback`, a label
+    no example has (F1 0 by definition), so the macro-F1 over the real intents is printed too."""
     with tempfile.TemporaryDirectory() as out:
         subprocess.run([sys.executable, "-m", "rasa", "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml",
                         "--cross-validation", "--folds", "5", "--out", out], cwd=ROOT, check=True,
                        env=rasa_environment(load_settings()), capture_output=True)
         report = json.loads((Path(out) / "intent_report.json").read_text())
-    scores = {k: v["f1-score"] for k, v in report.items() if isinstance(v, dict) and "f1-score" in v
+    scores = {k: v["f1-score"] for k, v in report.items() if isinstance(v, dict) and v.get("support")
               and k not in ("macro avg", "weighted avg", "micro avg")}
-    print(f"5-fold cross-validation: intent macro-F1 {report['macro avg']['f1-score']:.3f} (target ≥ 0.92); "
-          f"lowest {min(scores, key=scores.get)} {min(scores.values()):.3f} (target ≥ 0.8)")
+    worst = min(scores, key=scores.get)
+    print(f"5-fold cross-validation: intent macro-F1 over the {len(scores)} intents {statistics.mean(scores.values()):.3f} "
+          f"(Rasa's macro avg incl. nlu_fallback {report['macro avg']['f1-score']:.3f}; target ≥ 0.92); "
+          f"lowest {worst} {scores[worst]:.3f} (target ≥ 0.8)")
+    for intent, score in sorted(scores.items(), key=lambda item: item[1])[:6]:
+        print(f"  {intent:<32} F1 {score:.3f}")
 
 
 def main() -> None:

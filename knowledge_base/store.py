@@ -9,7 +9,6 @@ import copy
 import datetime as dt
 import difflib
 import json
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,12 +24,6 @@ FALLBACK_AUDIENCE = "foraelder"
 
 class KnowledgeBaseUnavailable(RuntimeError):
     """The database is missing, unreadable or was never built."""
-
-
-@dataclass(frozen=True)
-class Place:
-    municipality: str
-    region: str
 
 
 class KnowledgeBase:
@@ -133,9 +126,6 @@ class KnowledgeBase:
     def organisation(self, organisation_id: str) -> dict | None:
         return self._organisations.get(organisation_id)
 
-    def organisations(self) -> list[dict]:
-        return list(self._organisations.values())
-
     def need(self, need_id: str) -> dict | None:
         return self._needs.get(need_id)
 
@@ -169,10 +159,6 @@ class KnowledgeBase:
             found = self._place_names.get(key[:-1])
         return found
 
-    def municipality_names(self) -> dict[str, str]:
-        """Every accepted spelling key → canonical name (for the NLP entity ruler)."""
-        return dict(self._place_names)
-
     def region_of(self, municipality: str, on: dt.date | None = None) -> str | None:
         """The municipality's region on a date, following dated region changes (2027: Østdanmark)."""
         name = self.municipality(municipality) or municipality
@@ -184,10 +170,6 @@ class KnowledgeBase:
             if change.from_region == region and change.date <= on:
                 region = change.to_region
         return region
-
-    def place(self, text: str, on: dt.date | None = None) -> Place | None:
-        name = self.municipality(text)
-        return Place(name, self.region_of(name, on)) if name else None
 
     def municipalities_in(self, region: str, on: dt.date | None = None) -> list[str]:
         return sorted(n for n in self._municipalities if self.region_of(n, on) == region)
@@ -206,12 +188,6 @@ class KnowledgeBase:
             close = difflib.get_close_matches(key, list(self._diagnosis_names), n=1, cutoff=0.82)
             found = self._diagnosis_names[close[0]] if close else None
         return self._diagnoses[found] if found else None
-
-    def diagnosis_names(self) -> dict[str, str]:
-        return dict(self._diagnosis_names)
-
-    def diagnoses(self) -> list[dict]:
-        return list(self._diagnoses.values())
 
     # -- the rest ------------------------------------------------------------------------------
     def life_phases(self) -> list[dict]:

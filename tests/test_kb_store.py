@@ -108,7 +108,7 @@ def test_region_merger_on_2027_01_01(kb):
 
 def test_unknown_place(kb):
     assert kb.municipality("Narnia") is None
-    assert kb.place("Narnia") is None
+    assert kb.region_of("Narnia") is None
 
 
 @pytest.mark.parametrize("written, diagnosis_id, association", [

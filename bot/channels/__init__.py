@@ -1,0 +1,1 @@
+"""Channel specifics on top of Rasa's own channels."""

@@ -1,0 +1,73 @@
+"""Rasa's socket.io channel, fixed for python-socketio 5.x and for the reply contract.
+
+Two defects of Rasa 3.6.21's channel with the python-socketio 5.x that pip resolves for it:
+- `session_request` calls `sio.enter_room(...)` without `await`, but `AsyncServer.enter_room` is a
+  coroutine there, so with `session_persistence: true` the socket never joins its session's room and
+  every bot reply is silently lost ("coroutine 'AsyncServer.enter_room' was never awaited");
+- `send_custom_json` emits the payload as keyword arguments (`emit(event, kind=…)`), which fails for our
+  custom payload. Here it is sent as `{"custom": {...}}`, the same shape as in Rasa's REST output.
+Event names stay Rasa's (`user_uttered`, `bot_uttered`, `session_request`, `session_confirm`), so
+existing Rasa web clients keep working. Configure it in credentials.yml as
+`bot.channels.socketio.PersistentSocketIOInput`.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import uuid
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+
+MAX_SESSION_ID_LENGTH = 128
+
+
+class ContractSocketIOOutput(SocketIOOutput):
+    async def send_custom_json(self, recipient_id, json_message, **kwargs) -> None:
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
+class PersistentSocketIOInput(SocketIOInput):
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    def get_output_channel(self):
+        return ContractSocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
+
+    def blueprint(self, on_new_message):
+        blueprint = super().blueprint(on_new_message)
+        sio = self.sio
+
+        async def session_request(sid, data):
+            data = data if isinstance(data, dict) else {}
+            session_id = data.get("session_id")
+            if not isinstance(session_id, str) or not session_id.strip() or len(session_id) > MAX_SESSION_ID_LENGTH:
+                session_id = uuid.uuid4().hex
+            if self.session_persistence:
+                joined = sio.enter_room(sid, session_id, namespace=self.namespace)
+                if inspect.isawaitable(joined):
+                    await joined
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        async def handle_message(sid, data):
+            data = data if isinstance(data, dict) else {}
+            if self.session_persistence:
+                sender_id = data.get("session_id")
+                if not isinstance(sender_id, str) or not sender_id:
+                    return  # as Rasa: a message without a session is ignored
+            else:
+                sender_id = sid
+            metadata = data.get(self.metadata_key) or {}
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = {}
+            message = str(data.get("message") or "")
+            await on_new_message(UserMessage(message, ContractSocketIOOutput(sio, self.bot_message_evt), sender_id,
+                                             input_channel=self.name(), metadata=metadata))
+
+        sio.on("session_request", namespace=self.namespace)(session_request)
+        sio.on(self.user_message_evt, namespace=self.namespace)(handle_message)
+        return blueprint
