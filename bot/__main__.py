@@ -98,10 +98,16 @@ def _report(args, settings) -> int:
 
 
 def _nlp(args, settings) -> int:
-    from bot.nlp.builder import build_pipeline
+    from bot.nlp.builder import build_pipeline, lookup_tables
+    from knowledge_base import load_content
 
     out = build_pipeline(settings.content_dir, settings.spacy_model_dir, settings.spacy_model_name)
     print(f"Dansk spaCy-pipeline skrevet til {out}")
+    lookups = settings.root / "data" / "nlu" / "lookups.yml"
+    generated = lookup_tables(load_content(settings.content_dir))
+    if not lookups.exists() or lookups.read_text(encoding="utf-8") != generated:
+        lookups.write_text(generated, encoding="utf-8")
+        print(f"Opslagstabeller skrevet til {lookups}")
     return 0
 
 

@@ -52,3 +52,11 @@ def test_municipality_that_is_also_a_common_word_needs_a_capital(nlp):
     assert [e.ent_id_ for e in nlp("vi bor i Vejen").ents] == ["Vejen"]
     assert [e.ent_id_ for e in nlp("vi bor i Vejen Kommune").ents] == ["Vejen"]
     assert list(nlp("jeg ringer på vejen hjem").ents) == []
+
+
+def test_committed_lookup_tables_match_the_content():
+    from bot.config import ROOT
+    from bot.nlp.builder import lookup_tables
+
+    committed = (ROOT / "data" / "nlu" / "lookups.yml").read_text(encoding="utf-8")
+    assert committed == lookup_tables(load_content(CONTENT)), "run `python -m bot nlp build` and commit"
