@@ -35,6 +35,8 @@ def examples(path: Path) -> list[tuple[str, str]]:
     """(text, intent) pairs from a Rasa NLU YAML file, entity markup removed."""
     pairs = []
     for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
+        if "intent" not in block:  # lookup tables, synonyms
+            continue
         for line in block.get("examples", "").splitlines():
             if line.strip().startswith("- "):
                 pairs.append((ENTITY_MARKUP.sub(r"\1", line.strip()[2:].strip()), block["intent"]))

@@ -72,7 +72,7 @@ def lookup_tables(content: Content) -> str:
     """Rasa lookup tables (NLU YAML) of municipality and diagnosis spellings, for the RegexFeaturizer:
     a bare "Holbæk" or "22q11" then looks like a place or a diagnosis to the intent classifier too."""
     def block(name: str, values: set[str]) -> str:
-        lines = "".join(f"      - {value}\n" for value in sorted(values, key=str.lower))
+        lines = "".join(f"      - {value}\n" for value in sorted(values, key=lambda v: (v.lower(), v)))
         return f"  - lookup: {name}\n    examples: |\n{lines}"
 
     places = {str(s) for m in content.municipalities.get("municipalities", [])
