@@ -14,7 +14,7 @@ STAMP_MODEL := models/.trained
 STAMP_BROWSER := var/.browser
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run chat test kb kb-validate train benchmark purge clean
+.PHONY: help setup run chat test kb kb-validate kb-search kb-show train benchmark purge clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,12 @@ kb-validate: $(STAMP_VENV) ## Validate the knowledge-base YAML without building
 	$(PY) -m bot kb validate
 
 kb: $(STAMP_KB) ## Validate and rebuild the knowledge-base database
+
+kb-search: $(STAMP_KB) ## Search the KB: make kb-search Q="hvad er aflastning"
+	$(PY) -m bot kb search "$(Q)"
+
+kb-show: $(STAMP_KB) ## Show a topic, organisation, glossary entry or diagnosis: make kb-show ID=1.6
+	$(PY) -m bot kb show "$(ID)"
 
 train: $(STAMP_MODEL) ## Train the Rasa model (only when data or config changed)
 

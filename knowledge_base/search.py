@@ -148,7 +148,11 @@ class SearchIndex:
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self.documents[item[0]].id))
         query_weight = sum(self.idf.get(t, self.unknown_idf) for t in query_terms)
         top = ranked[0][1]
-        margin = (top - (ranked[1][1] if len(ranked) > 1 else 0.0)) / top
+        # the lead over the best other passage of the same kind: a topic and the glossary entry of the
+        # same name do not make a question ambiguous
+        top_kind = self.documents[ranked[0][0]].kind
+        second = next((score for number, score in ranked[1:] if self.documents[number].kind == top_kind), 0.0)
+        margin = (top - second) / top
         ranked = ranked[:max(1, limit)]
         hits = []
         for number, score in ranked:

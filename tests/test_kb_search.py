@@ -51,3 +51,9 @@ def test_confidence_does_not_depend_on_the_limit(kb):
     query = "overgang"
     assert kb.search(query, kinds=("topic",), limit=1)[0].confidence == kb.search(query, kinds=("topic",))[0].confidence
     assert not kb.is_good(kb.search(query, kinds=("topic",), limit=1))
+
+
+def test_a_topic_and_its_glossary_entry_do_not_make_a_question_ambiguous(kb):
+    hits = kb.search("hvad er aflastning")
+    assert {h.kind for h in hits[:2]} == {"topic", "glossary"}
+    assert kb.is_good(hits)
