@@ -111,9 +111,10 @@ def _topics_plot(report: ReportData, titles: dict[str, str]) -> str:
 def _rates_plot(report: ReportData) -> str:
     days = sorted(report.kinds_per_day)
 
+    totals = [sum(report.kinds_per_day[d][k] for k in REPLY_KINDS) or 1 for d in days]
+
     def draw(axes):
         for kind, colour in zip(REPLY_KINDS, ("#1f5c99", "#2e7d32", "#f9a825", "#c62828", "#6a1b9a", "#455a64")):
-            totals = [sum(report.kinds_per_day[d][k] for k in REPLY_KINDS) or 1 for d in days]
             axes.plot(days, [report.kinds_per_day[d][kind] / t for d, t in zip(days, totals)], marker="o",
                       label=kind, color=colour)
         axes.set_ylabel("Andel af svar")
