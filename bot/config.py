@@ -27,6 +27,9 @@ class Settings:
     action_endpoint_url: str
     host: str
     retention: str | None  # e.g. "30d"; None → deployment.yml privacy.retention_days
+    web_port: int  # the web app: demo page, widget files, printable checklists
+    web_url: str  # the web app's public base URL (links in replies point here)
+    rasa_public_url: str  # where browsers reach the Rasa server (the widget's socket.io)
 
     @property
     def spacy_model_name(self) -> str:
@@ -40,6 +43,8 @@ def load_settings(env: dict | None = None) -> Settings:
     var_dir = Path(env.get("FORLOB_VAR_DIR", ROOT / "var"))
     build_dir = Path(env.get("FORLOB_BUILD_DIR", ROOT / "build"))
     action_port = int(env.get("ACTION_PORT", "5055"))
+    rasa_port = int(env.get("RASA_PORT", "5005"))
+    web_port = int(env.get("WEB_PORT", "8080"))
     return Settings(
         root=ROOT,
         var_dir=var_dir,
@@ -49,11 +54,14 @@ def load_settings(env: dict | None = None) -> Settings:
         kb_database_url=env.get("KB_DATABASE_URL", f"sqlite:///{var_dir / 'kb.sqlite'}"),
         tracker_store_url=env.get("TRACKER_STORE_URL", f"sqlite:///{var_dir / 'tracker.sqlite'}"),
         spacy_model_dir=Path(env.get("SPACY_MODEL_DIR", build_dir / "spacy" / "da_forlob")),
-        rasa_port=int(env.get("RASA_PORT", "5005")),
+        rasa_port=rasa_port,
         action_port=action_port,
         action_endpoint_url=env.get("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{action_port}/webhook"),
         host=env.get("FORLOB_HOST", "127.0.0.1"),
         retention=env.get("FORLOB_RETENTION") or None,
+        web_port=web_port,
+        web_url=env.get("FORLOB_WEB_URL", f"http://127.0.0.1:{web_port}").rstrip("/"),
+        rasa_public_url=env.get("FORLOB_RASA_PUBLIC_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
     )
 
 
