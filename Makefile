@@ -12,9 +12,10 @@ STAMP_NLP := build/spacy/da_forlob/meta.json
 STAMP_KB := var/kb.version
 STAMP_MODEL := models/.trained
 STAMP_BROWSER := var/.browser
+STAMP_NGINX := var/.nginx
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run chat test kb kb-validate kb-search kb-show train benchmark purge clean
+.PHONY: help setup run chat cluster test kb kb-validate kb-search kb-show train benchmark purge clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,11 +38,26 @@ $(STAMP_MODEL): $(STAMP_NLP) $(TRAINING_DATA)
 	$(PY) -m bot train
 
 # Browser tests use Debian's headless Chromium; install it where we may (root), otherwise say how.
-$(STAMP_BROWSER):
+# The widget's accessibility test uses axe-core from npm (package-lock.json), reinstalled when the lock
+# file changes or node_modules is gone; without npm that one test is skipped.
+NPM_STAMP := node_modules/.package-lock.json
+$(NPM_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; \
+		else echo "Note: npm is missing; install Node.js/npm for the widget's accessibility test (axe-core)." >&2; fi
+
+$(STAMP_BROWSER): $(NPM_STAMP)
 	@mkdir -p var
 	@command -v chromium >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "Note: install Chromium (e.g. 'sudo apt-get install chromium') for the browser tests." >&2; fi; }
+	@touch $@
+
+# The scale-out (`make cluster`, tests/test_cluster.py) runs Debian's nginx as our own process; install it where we may.
+$(STAMP_NGINX):
+	@mkdir -p var
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
+		else echo "Note: install nginx (e.g. 'sudo apt-get install nginx') for make cluster and its tests." >&2; fi; }
 	@touch $@
 
 setup: $(STAMP_MODEL) $(STAMP_KB) ## Install, build the Danish pipeline and the KB, train if data changed
@@ -52,7 +68,10 @@ run: setup ## Start the assistant (action server, Rasa REST + socket.io); Ctrl-C
 chat: setup ## Talk to the assistant in the terminal
 	$(PY) -m bot chat
 
-test: setup $(STAMP_BROWSER) ## Run the whole test suite (what .ci/run calls)
+cluster: setup $(STAMP_NGINX) ## Start N replicas behind nginx on PostgreSQL + Redis: make cluster REPLICAS=3 (default 2)
+	$(PY) -m bot cluster --replicas $(or $(REPLICAS),2)
+
+test: setup $(STAMP_BROWSER) $(STAMP_NGINX) ## Run the whole test suite (what .ci/run calls)
 	$(PY) -m pytest -q -rs
 
 kb-validate: $(STAMP_VENV) ## Validate the knowledge-base YAML without building

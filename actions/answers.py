@@ -12,18 +12,20 @@ def topic_button(kb: KnowledgeBase, topic_id: str) -> dict:
     return {"title": kb.topic(topic_id)["title"], "payload": f"/{kb.intent_for_topic(topic_id)}"}
 
 
-def next_step_buttons(kb: KnowledgeBase, topic: dict) -> list[dict]:
+def next_step_buttons(kb: KnowledgeBase, topic: dict, offer_checklist: bool = False) -> list[dict]:
     related = [topic_button(kb, t) for t in (topic.get("related_topics") or []) if kb.topic(t)]
-    return related[:MAX_RELATED_BUTTONS] + [
+    checklist = [{"title": bot_text("button_checklist"), "payload": "/request_checklist"}] if offer_checklist else []
+    return related[:MAX_RELATED_BUTTONS] + checklist + [
         {"title": bot_text("button_find_organisations"), "payload": "/find_organisation"},
         {"title": bot_text("button_talk_to_human"), "payload": "/request_human"},
     ]
 
 
 def answer_message(kb: KnowledgeBase, topic_id: str, audience: str | None, *, life_phase: str | None = None,
-                   region: str | None = None, intro: str | None = None) -> dict:
+                   region: str | None = None, intro: str | None = None, offer_checklist: bool = False) -> dict:
     """kwargs for dispatcher.utter_message: the topic's text for the audience, a note for the life phase,
-    for professionals the checklist and legal references, the source line, and next steps."""
+    for professionals the checklist and legal references, the source line, and next steps (with
+    `offer_checklist`, also the printable meeting checklist)."""
     topic = kb.topic(topic_id, audience)
     sources = kb.sources(topic_id)
     parts = [intro] if intro else []
@@ -42,7 +44,7 @@ def answer_message(kb: KnowledgeBase, topic_id: str, audience: str | None, *, li
     parts.append(source_line(sources))
     return {
         "text": "\n\n".join(parts),
-        "buttons": next_step_buttons(kb, topic),
+        "buttons": next_step_buttons(kb, topic, offer_checklist),
         "json_message": payload("answer", topic=topic_id, audience=topic["audience"], sources=sources,
                                 organisations=kb.organisations_for_topic(topic_id), region=region),
     }

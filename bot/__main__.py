@@ -124,6 +124,12 @@ def _run(args, settings) -> int:
     return run_forever(settings)
 
 
+def _cluster(args, settings) -> int:
+    from bot.cluster import run_cluster
+
+    return run_cluster(settings, args.replicas)
+
+
 def _chat(args, settings) -> int:
     from bot.processes import chat
 
@@ -157,10 +163,14 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--force", action="store_true")
     commands.add_parser("run", help="start action server and Rasa server; Ctrl-C stops both")
     commands.add_parser("chat", help="talk to the assistant in the terminal")
+    cluster = commands.add_parser("cluster", help="N Rasa and action servers behind nginx on PostgreSQL + Redis")
+    cluster.add_argument("--replicas", type=int, default=2, choices=range(1, 17), metavar="N",
+                         help="number of replicas, 1-16 (default 2)")
     return main
 
 
-HANDLERS = {"kb": _kb, "nlp": _nlp, "privacy": _privacy, "report": _report, "train": _train, "run": _run, "chat": _chat}
+HANDLERS = {"kb": _kb, "nlp": _nlp, "privacy": _privacy, "report": _report, "train": _train, "run": _run, "chat": _chat,
+            "cluster": _cluster}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Starts and stops the assistant's processes: the action server and the Rasa server.
+"""Starts and stops the assistant's processes: the action server, the Rasa server and the web app.
 
 One `Stack` is used by `make run`, `make chat` and the tests, so they start the same things the same way.
 Each child runs in its own process group; `stop()` ends the whole group (SIGTERM, then SIGKILL).
@@ -43,6 +43,7 @@ class Stack:
     settings: Settings
     rasa_port: int
     action_port: int
+    web_port: int
     env: dict
     log_dir: Path | None = None
     processes: list[subprocess.Popen] = field(default_factory=list)
@@ -50,6 +51,10 @@ class Stack:
     @property
     def rasa_url(self) -> str:
         return f"http://{self.settings.host}:{self.rasa_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.settings.host}:{self.web_port}"
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         output = None
@@ -61,8 +66,14 @@ class Stack:
         self.processes.append(process)
         return process
 
+    def start_process(self, name: str, command: list[str], ready_url: str, timeout: float = 30) -> subprocess.Popen:
+        """One more process in this stack (nginx for `python -m bot cluster`), ready when `ready_url` answers."""
+        process = self._spawn(name, command)
+        wait_for_http(ready_url, process, timeout)
+        return process
+
     def start_actions(self, timeout: float = 60) -> None:
-        process = self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+        process = self._spawn("actions", [sys.executable, "-m", "bot.action_server", "--actions", "actions",
                                           "--port", str(self.action_port)])
         wait_for_http(f"http://127.0.0.1:{self.action_port}/health", process, timeout)
 
@@ -76,6 +87,10 @@ class Stack:
         process = self._spawn("rasa", command)
         wait_for_http(f"{self.rasa_url}/", process, timeout)
 
+    def start_web(self, timeout: float = 60) -> None:
+        process = self._spawn("web", [sys.executable, "-m", "bot.web"])
+        wait_for_http(f"{self.web_url}/widget.js", process, timeout)
+
     def start(self) -> "Stack":
         from bot.privacy.retention import RetentionError, check_database
 
@@ -86,6 +101,7 @@ class Stack:
         try:
             self.start_actions()
             self.start_rasa()
+            self.start_web()
         except BaseException:
             self.stop()
             raise
@@ -109,12 +125,16 @@ class Stack:
 
 
 def make_stack(settings: Settings, rasa_port: int | None = None, action_port: int | None = None,
-               extra_env: dict | None = None, log_dir: Path | None = None) -> Stack:
+               extra_env: dict | None = None, log_dir: Path | None = None, web_port: int | None = None) -> Stack:
     action_port = action_port or settings.action_port
+    rasa_port = rasa_port or settings.rasa_port
+    web_port = web_port or settings.web_port
     env = rasa_environment(settings)
     env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{action_port}/webhook"
+    # the web app and Rasa's socket.io origin check derive their URLs from these (bot.config)
+    env["RASA_PORT"], env["WEB_PORT"] = str(rasa_port), str(web_port)
     env.update(extra_env or {})
-    return Stack(settings, rasa_port or settings.rasa_port, action_port, env, log_dir)
+    return Stack(settings, rasa_port, action_port, web_port, env, log_dir)
 
 
 def run_forever(settings: Settings) -> int:
@@ -135,6 +155,7 @@ def run_forever(settings: Settings) -> int:
         print(f"\nForløbsguiden kører (klar efter {time.monotonic() - started:.0f} s).\n"
               f"  REST:      POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"…\", \"message\": \"hej\"}}\n"
               f"  socket.io: {stack.rasa_url}/socket.io\n"
+              f"  Webwidget: {stack.web_url}/  (demoside med chatten)\n"
               f"Tryk Ctrl-C for at stoppe.", flush=True)
         while all(p.poll() is None for p in stack.processes):
             time.sleep(1)

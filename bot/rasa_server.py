@@ -1,4 +1,5 @@
-"""Runs Rasa's own CLI (`python -m bot.rasa_server run …`) with one measured performance fix.
+"""Runs Rasa's own CLI (`python -m bot.rasa_server run …`) with one measured performance fix and the
+outage handling of bot/availability.py (a down PostgreSQL or Redis → "prøv igen om lidt" / HTTP 503).
 
 Profiling the REST webhook with py-spy showed ~65 % of a message's time in jsonschema: Rasa validates
 every action-server response with `jsonschema.validate`, which re-checks the (large, draft 2020-12)
@@ -38,6 +39,9 @@ def cached_validate(original=jsonschema.validate):
 
 def main() -> None:
     jsonschema.validate = cached_validate()
+    from bot.availability import install
+
+    install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -115,13 +115,16 @@ def trained_model() -> Path:
 
 @pytest.fixture(scope="session")
 def assistant(trained_model, kb_url, tmp_path_factory):
-    """The real action server and Rasa server on free ports, with a temporary tracker store."""
+    """The real action server, Rasa server and web app on free ports, with a temporary tracker store."""
     from bot.processes import make_stack
 
     folder = tmp_path_factory.mktemp("assistant")
-    stack = make_stack(load_settings(), rasa_port=free_port(), action_port=free_port(),
+    rasa_port, web_port = free_port(), free_port()
+    stack = make_stack(load_settings(), rasa_port=rasa_port, action_port=free_port(), web_port=web_port,
                        extra_env={"KB_DATABASE_URL": kb_url, "RASA_API_TOKEN": API_TOKEN,
-                                  "TRACKER_STORE_URL": f"sqlite:///{folder / 'tracker.sqlite'}"},
+                                  "TRACKER_STORE_URL": f"sqlite:///{folder / 'tracker.sqlite'}",
+                                  "FORLOB_WEB_URL": f"http://127.0.0.1:{web_port}",
+                                  "FORLOB_RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}"},
                        log_dir=folder / "logs")
     stack.tracker_db = folder / "tracker.sqlite"
     try:

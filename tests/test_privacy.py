@@ -145,3 +145,57 @@ def test_locked_sqlite_file_is_a_clear_error_not_a_hang(tmp_path):
     assert time.monotonic() - started < 5
     holder.rollback()
     holder.close()
+
+
+# -- links to printable meeting checklists go with their conversation -----------------------------------
+def links(url: str) -> list[str]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        senders = [row[0] for row in connection.execute(text("SELECT sender_id FROM checklist_links ORDER BY sender_id"))]
+    engine.dispose()
+    return senders
+
+
+def make_links(url: str, senders: list[str]) -> None:
+    from bot.privacy.checklist_links import create_link
+
+    engine = create_engine(url)
+    for sender in senders:
+        create_link(engine, sender)
+    engine.dispose()
+
+
+def test_forget_deletes_the_conversations_checklist_links(tracker_url):
+    fill(tracker_url, {"anna": 1, "bo": 1})
+    make_links(tracker_url, ["anna", "anna", "bo"])
+    forget(tracker_url, "anna")
+    assert links(tracker_url) == ["bo"]
+
+
+def test_purge_deletes_the_checklist_links_of_purged_conversations(tracker_url):
+    fill(tracker_url, {"gammel": 40, "ny": 2})
+    make_links(tracker_url, ["gammel", "ny"])
+    assert purge(tracker_url, parse_duration("30d")) == 3
+    assert links(tracker_url) == ["ny"]
+
+
+def test_purge_and_forget_work_before_any_checklist_was_made(tracker_url):
+    fill(tracker_url, {"gammel": 40, "anna": 1})
+    assert purge(tracker_url, parse_duration("30d")) == 3 and forget(tracker_url, "anna") == 3
+    engine = create_engine(tracker_url)
+    with engine.connect() as connection:
+        assert not engine.dialect.has_table(connection, "checklist_links")  # created on demand, not here
+    engine.dispose()
+
+
+def test_checklist_link_tokens_are_random_and_say_nothing_about_the_conversation(tmp_path):
+    from bot.privacy.checklist_links import create_link, find_link
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'tracker.sqlite'}")
+    made = [create_link(engine, "anna-hansen") for _ in range(20)]
+    assert len({link.token for link in made}) == 20
+    assert all(len(link.token) == 32 and "anna" not in link.token for link in made)
+    assert find_link(engine, made[0].token).sender_id == "anna-hansen"
+    token = made[0].token
+    assert find_link(engine, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    engine.dispose()

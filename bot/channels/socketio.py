@@ -5,7 +5,13 @@ Two defects of Rasa 3.6.21's channel with the python-socketio 5.x that pip resol
   coroutine there, so with `session_persistence: true` the socket never joins its session's room and
   every bot reply is silently lost ("coroutine 'AsyncServer.enter_room' was never awaited");
 - `send_custom_json` emits the payload as keyword arguments (`emit(event, kind=…)`), which fails for our
-  custom payload. Here it is sent as `{"custom": {...}}`, the same shape as in Rasa's REST output.
+  custom payload. Here it is sent as `{"custom": {...}}`, the same shape as in Rasa's REST output;
+- `send_text_with_buttons` reads `button["payload"]`, so a link button (`url`, no payload; the organisation
+  replies have them) raised KeyError and lost the reply. Here it becomes a quick reply
+  `{"type": "web_url", "title": …, "url": …}`, as rasa-webchat reads it.
+Rasa also switches python-engineio's origin check off (`cors_allowed_origins=[]`), so any web page could
+open a socket; here only the origins in `settings.allowed_origins` (FORLOB_ALLOWED_ORIGINS, by default the
+web app's own) may. Clients that send no Origin header (servers, tests) are not affected.
 Event names stay Rasa's (`user_uttered`, `bot_uttered`, `session_request`, `session_confirm`), so
 existing Rasa web clients keep working. Configure it in credentials.yml as
 `bot.channels.socketio.PersistentSocketIOInput`.
@@ -19,12 +25,26 @@ import uuid
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 
+from bot.config import load_settings
+
 MAX_SESSION_ID_LENGTH = 128
+
+
+def quick_reply(button: dict) -> dict:
+    if "payload" not in button and button.get("url"):
+        return {"content_type": "text", "type": "web_url", "title": button.get("title", ""), "url": button["url"]}
+    return {"content_type": "text", "title": button.get("title", ""), "payload": button.get("payload", "")}
 
 
 class ContractSocketIOOutput(SocketIOOutput):
     async def send_custom_json(self, recipient_id, json_message, **kwargs) -> None:
         await self._send_message(recipient_id, {"custom": json_message})
+
+    async def send_text_with_buttons(self, recipient_id, text, buttons, **kwargs) -> None:
+        messages = [{"text": part} for part in text.strip().split("\n\n")]
+        messages[-1]["quick_replies"] = [quick_reply(button) for button in buttons]
+        for message in messages:
+            await self._send_message(recipient_id, message)
 
 
 class PersistentSocketIOInput(SocketIOInput):
@@ -38,6 +58,7 @@ class PersistentSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
+        sio.eio.cors_allowed_origins = list(load_settings().allowed_origins)
 
         async def session_request(sid, data):
             data = data if isinstance(data, dict) else {}

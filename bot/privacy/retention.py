@@ -2,7 +2,8 @@
 
 `purge(url, older_than)` deletes whole conversations whose last event is older than the cut-off;
 `forget(url, sender_id)` deletes one conversation. Both run in one transaction and report what they
-deleted; bad input raises RetentionError before anything is touched.
+deleted; bad input raises RetentionError before anything is touched. The links to printable meeting
+checklists (bot.privacy.checklist_links) go in the same transaction as their conversation.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import time
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+
+from bot.privacy import checklist_links
 
 DURATION = re.compile(r"^\s*(\d{1,5})\s*([dhw])\s*$")
 UNITS = {"h": dt.timedelta(hours=1), "d": dt.timedelta(days=1), "w": dt.timedelta(weeks=1)}
@@ -51,14 +54,17 @@ def check_database(url: str, timeout: float = 3.0) -> None:
         raise RetentionError(f"Samtaledatabasen {parsed.database} er beskadiget: {result}")
 
 
-def _execute(url: str, statement: str, **params) -> int:
+def _execute(url: str, statement: str, delete_links, **params) -> int:
+    """Run the DELETE on `events`, then `delete_links(connection)`, in one transaction."""
     check_database(url)
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
             if not engine.dialect.has_table(connection, "events"):
                 return 0
-            return connection.execute(text(statement), params).rowcount
+            deleted = connection.execute(text(statement), params).rowcount
+            delete_links(connection)
+            return deleted
     except SQLAlchemyError as exc:
         raise RetentionError(f"Samtaledatabasen kunne ikke ændres ({exc.__class__.__name__}); intet er slettet.") from exc
     finally:
@@ -69,14 +75,17 @@ def purge(url: str, older_than: dt.timedelta, now: float | None = None) -> int:
     """Delete conversations whose latest event is older than `older_than`; returns events deleted."""
     cutoff = (now or time.time()) - older_than.total_seconds()
     return _execute(url, "DELETE FROM events WHERE sender_id IN (SELECT sender_id FROM events "
-                         "GROUP BY sender_id HAVING MAX(timestamp) < :cutoff)", cutoff=cutoff)
+                         "GROUP BY sender_id HAVING MAX(timestamp) < :cutoff)",
+                    checklist_links.delete_orphans, cutoff=cutoff)
 
 
 def forget(url: str, sender_id: str) -> int:
     """Delete every event of one conversation; an unknown sender is an error."""
     if not sender_id or not sender_id.strip():
         raise RetentionError("Angiv samtalens id (sender_id).")
-    deleted = _execute(url, "DELETE FROM events WHERE sender_id = :sender_id", sender_id=sender_id)
+    deleted = _execute(url, "DELETE FROM events WHERE sender_id = :sender_id",
+                       lambda connection: checklist_links.delete_for_sender(connection, sender_id),
+                       sender_id=sender_id)
     if deleted == 0:
         raise RetentionError(f"Ingen samtale med id {sender_id!r}; intet er slettet.")
     return deleted

@@ -1,0 +1,579 @@
+/*
+ * Forløbsguiden chat widget. Embed with one tag:
+ *   <script src="https://<web app>/widget.js" data-server-url="https://<rasa server>" defer></script>
+ * Options (data-attributes on that tag): data-server-url (required: where Rasa's socket.io runs),
+ * data-municipality, data-retention ("30 dage"), data-title, data-primary-color ("#0b5394"),
+ * data-socket-path ("/socket.io").
+ *
+ * It speaks Rasa's socket.io events (session_request/session_confirm, user_uttered, bot_uttered) through
+ * a small Socket.IO v5 / Engine.IO v4 client over a plain WebSocket, so nothing is loaded from anywhere but
+ * the project's own servers. User and bot text only ever reach the page as text nodes (textContent), never
+ * as HTML. The session id and the conversation are kept in sessionStorage, so a reload keeps the
+ * conversation and closing the tab forgets it.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript || document.querySelector("script[data-server-url]");
+  if (!script || document.querySelector(".fg-root")) {
+    return;
+  }
+
+  var TEXT = {
+    launcher: "Spørg Forløbsguiden",
+    region: "Chat med Forløbsguiden",
+    close: "Luk",
+    closeLabel: "Luk chatten",
+    reset: "Start forfra",
+    log: "Samtale",
+    you: "Du skrev:",
+    bot: "Forløbsguiden skrev:",
+    inputLabel: "Skriv dit spørgsmål",
+    placeholder: "Skriv dit spørgsmål …",
+    send: "Send",
+    typing: "Forløbsguiden skriver …",
+    connecting: "Forbinder …",
+    offline: "Forbindelsen er afbrudt. Jeg prøver igen – dine beskeder bliver sendt, når den er tilbage.",
+    noServer: "Chatten er ikke sat op korrekt (mangler data-server-url).",
+    restarted: "Samtalen er startet forfra.",
+    intro: "Hej! Jeg svarer på spørgsmål om børn og unge med sjældne handicap – fx aflastning, " +
+      "merudgifter, overgangen til voksenlivet og hvem I kan kontakte. Skriv dit spørgsmål med dine egne ord.",
+    privacyShort: "Skriv ikke CPR-nummer, navne eller andre oplysninger, der kan vise, hvem I er.",
+    privacySummary: "Hvad gemmes, og hvor længe?",
+    privacyLong: "{municipality} gemmer samtalen (dine beskeder og svarene) i Forløbsguidens database, så " +
+      "samtalen kan hænge sammen, og svarene kan blive bedre. CPR-numre, telefonnumre og e-mailadresser " +
+      "fjernes, før noget gemmes – men navne og helbredsoplysninger kan ikke fjernes automatisk. Samtalen " +
+      "slettes {retention} efter din sidste besked. Din browser husker samtalen, indtil du lukker fanen eller " +
+      "trykker \"Start forfra\". Chatten bruger ikke cookies og henter intet fra andre hjemmesider.",
+    source: "Kilde: ",
+    organisations: "Organisationer, der kan hjælpe",
+    website: "Hjemmeside",
+    call: "Ring ",
+    newWindow: " (åbner i et nyt vindue)",
+    choices: "Svarmuligheder",
+    feedback: { "/feedback_positive": " Ja", "/feedback_negative": " Nej" }
+  };
+
+  var config = {
+    serverUrl: (script.getAttribute("data-server-url") || "").replace(/\/+$/, ""),
+    socketPath: script.getAttribute("data-socket-path") || "/socket.io",
+    municipality: script.getAttribute("data-municipality") || "Kommunen",
+    retention: script.getAttribute("data-retention") || "en begrænset periode",
+    title: script.getAttribute("data-title") || "Forløbsguiden",
+    color: validColor(script.getAttribute("data-primary-color")) || "#0b5394"
+  };
+  var STORAGE_KEY = "forlobsguiden:" + config.serverUrl;
+  var MAX_HISTORY = 300;
+
+  // -- small helpers ------------------------------------------------------------------------------
+  function validColor(value) {
+    return /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(value || "") ? value : null;
+  }
+
+  function luminance(hex) {
+    var h = hex.length === 4 ? hex.replace(/[0-9a-f]/gi, "$&$&").slice(1) : hex.slice(1);
+    var rgb = [0, 2, 4].map(function (i) {
+      var c = parseInt(h.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+  }
+
+  function contrast(a, b) {
+    var la = luminance(a), lb = luminance(b);
+    return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  /** A speech bubble drawn as SVG (an emoji would depend on the visitor's fonts). */
+  function chatIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "fg-launcher-icon");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function srOnly(text) {
+    return el("span", "fg-sr-only", text);
+  }
+
+  function safeUrl(value) {
+    try {
+      var url = new URL(String(value), window.location.href);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function link(href, label) {
+    var a = el("a", "fg-link", label);
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    a.appendChild(srOnly(TEXT.newWindow));
+    return a;
+  }
+
+  /** Text with bare http(s) URLs turned into links; everything else stays a text node. */
+  function linkified(text) {
+    var fragment = document.createDocumentFragment();
+    var pattern = /https?:\/\/[^\s<>"']+/g;
+    var last = 0, match;
+    while ((match = pattern.exec(text)) !== null) {
+      var url = match[0].replace(/[.,;:!?)\]]+$/, "");
+      var href = safeUrl(url);
+      if (!href) continue;
+      fragment.appendChild(document.createTextNode(text.slice(last, match.index)));
+      fragment.appendChild(link(href, url));
+      last = match.index + url.length;
+      pattern.lastIndex = last;
+    }
+    fragment.appendChild(document.createTextNode(text.slice(last)));
+    return fragment;
+  }
+
+  function sourceLabel(source) {
+    var title = String(source.title || "");
+    var ref = String(source.ref || "");
+    return ref && title.indexOf(ref) === -1 ? ref + " – " + title : title || ref;
+  }
+
+  // -- storage (sessionStorage; memory when the browser refuses) ---------------------------------
+  var memory = {};
+  function load() {
+    try {
+      return JSON.parse(window.sessionStorage.getItem(STORAGE_KEY)) || {};
+    } catch (e) {
+      return memory;
+    }
+  }
+  function save(state) {
+    memory = state;
+    try {
+      window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(state));
+    } catch (e) { /* storage full or blocked: keep the conversation in memory */ }
+  }
+  var state = load();
+  state.history = Array.isArray(state.history) ? state.history : [];
+
+  function remember(entry) {
+    state.history.push(entry);
+    if (state.history.length > MAX_HISTORY) state.history.splice(0, state.history.length - MAX_HISTORY);
+    save(state);
+  }
+
+  // -- Socket.IO v5 over Engine.IO v4, WebSocket transport only, with reconnect -------------------
+  function SocketClient(baseUrl, path, handlers) {
+    var ws = null, heartbeat = null, retry = null, attempts = 0;
+    var wsUrl = baseUrl.replace(/^http/, "ws") + path.replace(/\/?$/, "/") + "?EIO=4&transport=websocket";
+
+    function armHeartbeat(timeout) {
+      clearTimeout(heartbeat);
+      heartbeat = setTimeout(function () { if (ws) ws.close(); }, timeout);
+    }
+
+    function onPacket(data, timing) {
+      var type = data.charAt(0);
+      if (type === "0") {  // Engine.IO open: join the default namespace
+        var open = JSON.parse(data.slice(1));
+        timing.timeout = (open.pingInterval || 25000) + (open.pingTimeout || 20000);
+        armHeartbeat(timing.timeout);
+        ws.send("40");
+      } else if (type === "2") {  // ping → pong
+        armHeartbeat(timing.timeout);
+        ws.send("3" + data.slice(1));
+      } else if (type === "1") {
+        ws.close();
+      } else if (type === "4") {
+        var kind = data.charAt(1), body = data.slice(2);
+        if (kind === "0") {
+          attempts = 0;
+          handlers.connect();
+        } else if (kind === "2") {
+          var event = JSON.parse(body.replace(/^\d+/, ""));
+          if (handlers[event[0]]) handlers[event[0]](event[1]);
+        } else if (kind === "1" || kind === "4") {
+          ws.close();
+        }
+      }
+    }
+
+    function connect() {
+      var timing = { timeout: 45000 };
+      try {
+        ws = new WebSocket(wsUrl);
+      } catch (e) {
+        scheduleReconnect();
+        return;
+      }
+      ws.onmessage = function (message) {
+        if (typeof message.data === "string") onPacket(message.data, timing);
+      };
+      ws.onclose = function () {
+        clearTimeout(heartbeat);
+        ws = null;
+        handlers.disconnect();
+        scheduleReconnect();
+      };
+    }
+
+    function scheduleReconnect() {
+      clearTimeout(retry);
+      var delay = Math.min(10000, 1000 * Math.pow(2, attempts)) + Math.random() * 500;
+      attempts += 1;
+      retry = setTimeout(connect, delay);
+    }
+
+    window.addEventListener("online", function () {
+      if (!ws) { attempts = 0; clearTimeout(retry); connect(); }
+    });
+
+    connect();
+    return {
+      emit: function (name, data) {
+        if (!ws || ws.readyState !== 1) return false;
+        ws.send("42" + JSON.stringify([name, data]));
+        return true;
+      }
+    };
+  }
+
+  // -- the widget's DOM ---------------------------------------------------------------------------
+  var root = el("aside", "fg-root");
+  root.setAttribute("aria-label", TEXT.region);
+  root.hidden = true;  // until widget.css has loaded (or failed to)
+  root.style.setProperty("--fg-accent", config.color);
+  root.style.setProperty("--fg-on-accent", contrast(config.color, "#ffffff") >= contrast(config.color, "#000000") ? "#ffffff" : "#000000");
+  root.style.setProperty("--fg-link", contrast(config.color, "#ffffff") >= 4.5 ? config.color : "#1d1d1b");
+
+  var launcher = el("button", "fg-launcher");
+  launcher.type = "button";
+  launcher.id = "fg-launcher";
+  launcher.setAttribute("aria-expanded", "false");
+  launcher.setAttribute("aria-controls", "fg-panel");
+  launcher.appendChild(chatIcon());
+  launcher.appendChild(el("span", null, TEXT.launcher));
+
+  var panel = el("div", "fg-panel");
+  panel.id = "fg-panel";
+  panel.hidden = true;
+  panel.setAttribute("role", "region");
+  panel.setAttribute("aria-labelledby", "fg-title");
+
+  var header = el("div", "fg-header");
+  var titles = el("div", "fg-titles");
+  var heading = el("h2", "fg-title", config.title);
+  heading.id = "fg-title";
+  titles.appendChild(heading);
+  titles.appendChild(el("p", "fg-subtitle", config.municipality));
+  var resetButton = el("button", "fg-header-button", TEXT.reset);
+  resetButton.type = "button";
+  var closeButton = el("button", "fg-header-button", TEXT.close);
+  closeButton.type = "button";
+  closeButton.setAttribute("aria-label", TEXT.closeLabel);
+  header.appendChild(titles);
+  header.appendChild(resetButton);
+  header.appendChild(closeButton);
+
+  var privacy = el("div", "fg-privacy");
+  privacy.appendChild(el("p", "fg-privacy-short", TEXT.privacyShort));
+  var details = el("details");
+  details.appendChild(el("summary", null, TEXT.privacySummary));
+  details.appendChild(el("p", null, TEXT.privacyLong
+    .replace("{municipality}", config.municipality).replace("{retention}", config.retention)));
+  privacy.appendChild(details);
+
+  var log = el("div", "fg-log");
+  log.setAttribute("role", "log");
+  log.setAttribute("aria-live", "polite");
+  log.setAttribute("aria-relevant", "additions");
+  log.setAttribute("aria-label", TEXT.log);
+  log.tabIndex = 0;
+
+  var typing = el("p", "fg-typing");
+  typing.setAttribute("role", "status");
+  var status = el("p", "fg-status");
+  status.setAttribute("role", "status");
+
+  var form = el("form", "fg-form");
+  var label = el("label", "fg-sr-only", TEXT.inputLabel);
+  label.htmlFor = "fg-input";
+  var input = el("input", "fg-input");
+  input.id = "fg-input";
+  input.type = "text";
+  input.autocomplete = "off";
+  input.maxLength = 2000;
+  input.placeholder = TEXT.placeholder;
+  var sendButton = el("button", "fg-send", TEXT.send);
+  sendButton.type = "submit";
+  form.appendChild(label);
+  form.appendChild(input);
+  form.appendChild(sendButton);
+
+  panel.appendChild(header);
+  panel.appendChild(privacy);
+  panel.appendChild(log);
+  panel.appendChild(typing);
+  panel.appendChild(status);
+  panel.appendChild(form);
+  root.appendChild(panel);
+  root.appendChild(launcher);
+
+  // -- rendering (the same for live messages and for the history after a reload) ----------------
+  var turn = { message: null, sourceNode: null, linkButtons: [] };
+
+  function scrollToEnd() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function addMessage(from, text) {
+    var message = el("div", "fg-msg fg-msg--" + from);
+    message.appendChild(srOnly(from === "user" ? TEXT.you : TEXT.bot));
+    var bubble = el("p", "fg-bubble");
+    bubble.appendChild(from === "bot" ? linkified(text) : document.createTextNode(text));
+    message.appendChild(bubble);
+    log.appendChild(message);
+    return message;
+  }
+
+  function renderUser(text) {
+    turn = { message: null, sourceNode: null, linkButtons: [] };
+    addMessage("user", text);
+  }
+
+  function renderChoices(message, replies) {
+    var group = el("div", "fg-choices");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", TEXT.choices);
+    replies.forEach(function (reply) {
+      var title = String(reply.title || reply.payload || "");
+      if (reply.type === "web_url") {
+        var href = safeUrl(reply.url);
+        if (!href) return;
+        var a = link(href, title);
+        a.className = "fg-choice fg-choice--link";
+        turn.linkButtons.push(a);
+        group.appendChild(a);
+        return;
+      }
+      var payload = String(reply.payload || title);
+      var button = el("button", "fg-choice", title + (TEXT.feedback[payload] || ""));
+      button.type = "button";
+      button.addEventListener("click", function () { sendMessage(payload, title); });
+      group.appendChild(button);
+    });
+    if (group.childNodes.length) message.appendChild(group);
+  }
+
+  function renderSources(sources) {
+    var line = turn.sourceNode;
+    if (line) {  // the reply's own "Kilde: …" text becomes the linked line
+      line.textContent = TEXT.source;
+    } else if (turn.message) {
+      line = turn.message.appendChild(el("p", "fg-bubble fg-source", TEXT.source));
+    } else {
+      return;
+    }
+    line.classList.add("fg-source");
+    sources.forEach(function (source, index) {
+      if (index) line.appendChild(document.createTextNode("; "));
+      var href = source.url && safeUrl(source.url);
+      line.appendChild(href ? link(href, sourceLabel(source)) : document.createTextNode(sourceLabel(source)));
+    });
+    turn.sourceNode = line;
+  }
+
+  function renderOrganisations(organisations, kind) {
+    var box = el("details", "fg-orgs");
+    box.open = kind === "organisations";
+    box.appendChild(el("summary", null, TEXT.organisations + " (" + organisations.length + ")"));
+    var list = el("ul");
+    organisations.forEach(function (org) {
+      var item = el("li", "fg-org");
+      item.appendChild(el("span", "fg-org-name", org.name || org.id));
+      var href = org.url && safeUrl(org.url);
+      if (href) {
+        var a = link(href, TEXT.website);
+        a.insertBefore(srOnly(" " + (org.name || "")), a.lastChild);
+        item.appendChild(a);
+        turn.linkButtons.forEach(function (button) {  // the card replaces the reply's link button
+          var group = button.parentNode;
+          if (button.href !== href || !group) return;
+          group.removeChild(button);
+          if (!group.childNodes.length) group.parentNode.removeChild(group);
+        });
+      }
+      var phone = String(org.phone || "");
+      if (phone.replace(/[^\d]/g, "").length >= 8) {
+        var tel = el("a", "fg-link", TEXT.call + phone);
+        tel.href = "tel:" + phone.replace(/[^\d+]/g, "");
+        item.appendChild(tel);
+      }
+      list.appendChild(item);
+    });
+    box.appendChild(list);
+    if (turn.message) turn.message.appendChild(box);
+  }
+
+  function renderBot(message) {
+    if (!message || typeof message !== "object") return;
+    if (typeof message.text === "string" && message.text.trim()) {
+      var node = addMessage("bot", message.text);
+      turn.message = node;
+      if (message.text.indexOf(TEXT.source) === 0) turn.sourceNode = node.querySelector(".fg-bubble");
+      if (Array.isArray(message.quick_replies) && message.quick_replies.length) {
+        renderChoices(node, message.quick_replies);
+      }
+    }
+    var custom = message.custom;
+    if (custom && typeof custom === "object") {
+      if (Array.isArray(custom.sources) && custom.sources.length) renderSources(custom.sources);
+      if (Array.isArray(custom.organisations) && custom.organisations.length) {
+        renderOrganisations(custom.organisations, custom.kind);
+      }
+    }
+  }
+
+  function renderIntro() {
+    addMessage("bot", TEXT.intro).classList.add("fg-msg--intro");
+  }
+
+  function renderHistory() {
+    log.textContent = "";
+    turn = { message: null, sourceNode: null, linkButtons: [] };
+    renderIntro();
+    state.history.forEach(function (entry) {
+      if (entry.from === "user") renderUser(String(entry.text));
+      else renderBot(entry.message);
+    });
+    scrollToEnd();
+  }
+
+  // -- conversation -------------------------------------------------------------------------------
+  var socket = null, ready = false, outbox = [], typingTimer = null;
+
+  function setTyping(on) {
+    clearTimeout(typingTimer);
+    typing.textContent = on ? TEXT.typing : "";
+    typing.classList.toggle("fg-typing--on", on);
+    if (on) typingTimer = setTimeout(function () { setTyping(false); }, 30000);
+  }
+
+  function setStatus(text) {
+    status.textContent = text;
+  }
+
+  function emitMessage(text) {
+    return socket.emit("user_uttered", { message: text, session_id: state.sessionId });
+  }
+
+  function sendMessage(text, shown) {
+    text = String(text || "").trim();
+    if (!text) return;
+    var visible = shown || text;
+    renderUser(visible);
+    remember({ from: "user", text: visible });
+    scrollToEnd();
+    setTyping(true);
+    if (!(ready && emitMessage(text))) outbox.push(text);
+  }
+
+  function requestSession() {
+    ready = false;
+    socket.emit("session_request", { session_id: state.sessionId || null });
+  }
+
+  function startOver() {
+    if (ready) emitMessage("/start_over");  // the old conversation forgets the family's details
+    outbox = [];
+    state = { history: [], open: state.open };
+    save(state);
+    renderHistory();
+    setTyping(false);
+    setStatus(TEXT.restarted);
+    if (socket) requestSession();  // and a new conversation gets a new session id
+    input.focus();
+  }
+
+  function connectSocket() {
+    if (!config.serverUrl) {
+      setStatus(TEXT.noServer);
+      return;
+    }
+    setStatus(TEXT.connecting);
+    socket = SocketClient(config.serverUrl, config.socketPath, {
+      connect: requestSession,
+      disconnect: function () {
+        ready = false;
+        setStatus(TEXT.offline);
+      },
+      session_confirm: function (sessionId) {
+        if (typeof sessionId !== "string" || !sessionId) return;
+        state.sessionId = sessionId;
+        save(state);
+        ready = true;
+        if (status.textContent !== TEXT.restarted) setStatus("");
+        while (outbox.length && emitMessage(outbox[0])) outbox.shift();
+      },
+      bot_uttered: function (message) {
+        setTyping(false);
+        renderBot(message);
+        remember({ from: "bot", message: message });
+        scrollToEnd();
+      }
+    });
+  }
+
+  // -- open / close -------------------------------------------------------------------------------
+  function setOpen(open, focus) {
+    panel.hidden = !open;
+    launcher.setAttribute("aria-expanded", String(open));
+    root.classList.toggle("fg-root--open", open);
+    state.open = open;
+    save(state);
+    if (open) {
+      scrollToEnd();
+      if (focus) input.focus();
+    } else if (focus) {
+      launcher.focus();
+    }
+  }
+
+  launcher.addEventListener("click", function () { setOpen(panel.hidden, true); });
+  closeButton.addEventListener("click", function () { setOpen(false, true); });
+  resetButton.addEventListener("click", startOver);
+  panel.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") setOpen(false, true);
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value;
+    input.value = "";
+    sendMessage(text);
+  });
+
+  // -- start --------------------------------------------------------------------------------------
+  var stylesheet = document.createElement("link");
+  stylesheet.rel = "stylesheet";
+  stylesheet.href = new URL("widget.css", script.src).href;
+  stylesheet.onload = stylesheet.onerror = function () { root.hidden = false; };
+  document.head.appendChild(stylesheet);
+  document.body.appendChild(root);
+  renderHistory();
+  setOpen(Boolean(state.open), false);
+  connectSocket();
+})();

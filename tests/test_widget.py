@@ -1,0 +1,342 @@
+"""The chat widget in real headless Chromium against the real stack (web app, Rasa socket.io, actions).
+
+Playwright drives Debian's /usr/bin/chromium (no `playwright install`); axe-core comes from node_modules
+(`npm ci`, done by `make test`). Screenshot of the open widget: tests/artefacts/widget.png.
+"""
+import base64
+import http.client
+import json
+import os
+import re
+import shutil
+
+import pytest
+
+from bot.config import ROOT
+from tests.conftest import require_service
+
+pytestmark = pytest.mark.rasa
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+REPLY = 90_000  # ms; the first answers of a fresh server are slow on a busy 2-core machine
+HISTORY = """JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage).find(k => k.startsWith("forlobsguiden:"))))"""
+# wait_for_function takes functions, not expressions: the demo page's CSP forbids eval
+MORE_BOT_MESSAGES = "n => document.querySelectorAll('.fg-log .fg-msg--bot').length > n"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_service("Chromium", shutil.which("chromium") is not None,
+                    "make test installs Debian's chromium where it can")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_service("Playwright", False, "pip install -e '.[test]'")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def new_page(browser, url: str, **options):
+    """A fresh browser context (empty sessionStorage) on `url`, recording script errors and dialogs."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="da-DK", **options)
+    page = context.new_page()
+    page.set_default_timeout(REPLY)
+    page.errors, page.dialogs = [], []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(url)
+    return page
+
+
+@pytest.fixture
+def page(browser, assistant):
+    """The demo page as served (with its Content-Security-Policy); fails on any script error or dialog."""
+    page = new_page(browser, assistant.web_url + "/")
+    yield page
+    page.context.close()
+    assert page.errors == [] and page.dialogs == []
+
+
+def open_widget(page):
+    launcher = page.get_by_role("button", name="Spørg Forløbsguiden")
+    launcher.click()
+    assert launcher.get_attribute("aria-expanded") == "true"
+    return page.get_by_role("textbox", name="Skriv dit spørgsmål")
+
+
+def bot_messages(page) -> int:
+    return page.locator(".fg-log .fg-msg--bot").count()
+
+
+def ask(page, text: str) -> None:
+    """Type and send; wait until at least one reply arrived."""
+    before = bot_messages(page)
+    page.get_by_role("textbox", name="Skriv dit spørgsmål").fill(text)
+    page.keyboard.press("Enter")
+    page.wait_for_function(MORE_BOT_MESSAGES, arg=before)
+
+
+def wait_for_answer(page, answers: int) -> None:
+    """An answer is complete when its linked source line and the feedback question have arrived."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".fg-log .fg-source")).to_have_count(answers)
+    expect(page.locator(".fg-log .fg-msg--bot", has_text="Var svaret til hjælp?")).to_have_count(answers)
+
+
+def stored(page) -> dict:
+    return page.evaluate(HISTORY)
+
+
+def custom_payloads(page) -> list[dict]:
+    return [e["message"]["custom"] for e in stored(page)["history"] if "custom" in e.get("message", {})]
+
+
+def test_ask_answer_with_source_then_a_button(page):
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text("Skriv ikke CPR-nummer")).to_be_hidden()
+    input_box = open_widget(page)
+    expect(input_box).to_be_focused()
+    expect(page.get_by_text("Skriv ikke CPR-nummer")).to_be_visible()
+    ask(page, "hvad er aflastning")
+    wait_for_answer(page, 1)
+    log = page.locator(".fg-log")
+    expect(log.locator(".fg-msg--user .fg-bubble").last).to_have_text("hvad er aflastning")
+    expect(log).to_contain_text("Aflastning betyder")
+    source = log.locator(".fg-source").first
+    expect(source).to_contain_text("Kilde: ")
+    expect(source.get_by_role("link").first).to_have_attribute("href", "https://www.retsinformation.dk/")
+    assert log.locator(".fg-msg--bot", has_text="Kilde:").count() == 1  # linked, not repeated
+    assert custom_payloads(page)[0]["kind"] == "answer" and custom_payloads(page)[0]["topic"] == "aflastning"
+
+    artefacts = ROOT / "tests" / "artefacts"
+    artefacts.mkdir(exist_ok=True)
+    page.screenshot(path=str(artefacts / "widget.png"))
+
+    button = log.locator(".fg-source").locator("..").get_by_role("button").first
+    title = button.inner_text()
+    button.click()
+    expect(log.locator(".fg-msg--user .fg-bubble").last).to_have_text(title)
+    wait_for_answer(page, 2)
+    topics = [c.get("topic") for c in custom_payloads(page) if c["kind"] == "answer"]
+    assert topics[0] == "aflastning" and topics[1] not in (None, "aflastning")
+
+
+def test_feedback_buttons_send_the_feedback_intents(page):
+    from playwright.sync_api import expect
+
+    open_widget(page)
+    ask(page, "hvad er merudgifter")
+    wait_for_answer(page, 1)
+    thumbs_up = page.get_by_role("button", name="👍 Ja")
+    expect(thumbs_up).to_be_visible()
+    expect(page.get_by_role("button", name="👎 Nej")).to_be_visible()
+    thumbs_up.click()
+    expect(page.locator(".fg-log .fg-msg--user .fg-bubble").last).to_have_text("👍")
+    expect(page.locator(".fg-log .fg-msg--bot").last).to_contain_text("tak for din tilbagemelding")
+
+
+def turn_done(page, payloads: int) -> None:
+    """Wait until `payloads` custom payloads are stored: every reply here ends with one, so the turn is over
+    and no late write to sessionStorage can race a reload."""
+    page.wait_for_function(f"n => ({HISTORY}).history.filter(e => e.message && e.message.custom).length >= n",
+                           arg=payloads)
+
+
+def test_reload_keeps_the_conversation_and_start_over_clears_it(page):
+    from playwright.sync_api import expect
+
+    open_widget(page)
+    ask(page, "jeg er sagsbehandler")
+    turn_done(page, 1)
+    session = stored(page)["sessionId"]
+    page.reload()
+    log = page.locator(".fg-log")
+    expect(page.get_by_role("textbox", name="Skriv dit spørgsmål")).to_be_visible()  # still open
+    expect(log).to_contain_text("jeg er sagsbehandler")
+    ask(page, "hvad er aflastning")  # same session after the reload: the role is remembered
+    wait_for_answer(page, 1)
+    assert stored(page)["sessionId"] == session
+    assert [c["audience"] for c in custom_payloads(page) if c["kind"] == "answer"] == ["fagperson"]
+
+    page.get_by_role("button", name="Start forfra").click()
+    expect(log).not_to_contain_text("jeg er sagsbehandler")
+    expect(log.locator(".fg-source")).to_have_count(0)
+    page.wait_for_function(f"old => ({HISTORY}).sessionId && ({HISTORY}).sessionId !== old", arg=session)
+    page.reload()
+    expect(log).not_to_contain_text("jeg er sagsbehandler")
+    expect(log).not_to_contain_text("Aflastning betyder")
+    ask(page, "hvad er aflastning")  # a new conversation: the role is forgotten
+    wait_for_answer(page, 1)
+    assert [c["audience"] for c in custom_payloads(page) if c["kind"] == "answer"] == ["foraelder"]
+
+
+def test_reconnects_and_sends_what_was_typed_while_offline(page):
+    from playwright.sync_api import expect
+
+    sockets = []
+
+    def through(route):  # pass the widget's WebSocket through to Rasa, keeping a handle to drop it
+        route.connect_to_server()
+        sockets.append(route)
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), through)
+    page.reload()
+    open_widget(page)
+    ask(page, "hej")
+    turn_done(page, 1)
+    sockets[0].close()
+    status = page.locator(".fg-status")
+    expect(status).to_contain_text("Forbindelsen er afbrudt")
+    ask(page, "hvad er aflastning")  # sent once the widget is back on the same session
+    wait_for_answer(page, 1)
+    expect(status).to_have_text("")
+    assert len(sockets) == 2
+
+
+def test_keyboard_only(page):
+    from playwright.sync_api import expect
+
+    launcher = page.get_by_role("button", name="Spørg Forløbsguiden")
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "fg-launcher":
+            break
+    expect(launcher).to_be_focused()
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"  # visible focus
+    page.keyboard.press("Enter")
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("textbox", name="Skriv dit spørgsmål")).to_be_focused()
+    page.keyboard.type("hvad er aflastning")
+    page.keyboard.press("Enter")
+    wait_for_answer(page, 1)
+
+    for _ in range(40):  # from the input, Tab through the panel to the answer's first topic button
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('.fg-log button.fg-choice')"):
+            break
+    title = page.locator(":focus").inner_text()
+    assert title and page.evaluate("getComputedStyle(document.activeElement).outlineWidth") == "3px"
+    page.keyboard.press("Enter")
+    expect(page.locator(".fg-log .fg-msg--user .fg-bubble").last).to_have_text(title)
+    wait_for_answer(page, 2)
+
+    page.keyboard.press("Escape")
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    expect(launcher).to_be_focused()
+    expect(page.locator("#fg-panel")).to_be_hidden()
+
+
+HOSTILE_BOT_MESSAGES = [
+    {"from": "bot", "message": {"text": "<b>fed</b> <img src=x onerror=alert(3)> se https://example.org/a.",
+                                "quick_replies": [{"type": "web_url", "title": "<i>x</i>", "url": "javascript:alert(4)"},
+                                                  {"title": "<u>y</u>", "payload": "/greet"}]}},
+    {"from": "bot", "message": {"custom": {
+        "kind": "organisations", "sources": [{"title": "<script>alert(5)</script>", "url": "javascript:alert(6)"}],
+        "organisations": [{"name": "<img src=y onerror=alert(7)>", "url": "javascript:alert(8)",
+                           "phone": "12 34 56 78"}]}}},
+]
+
+
+def test_html_in_messages_is_shown_as_text(browser, assistant):
+    """With the page's CSP switched off (so an injected handler *would* fire), markup stays text: typed by
+    the user, restored after a reload, and in bot text, sources, organisations and link buttons."""
+    from playwright.sync_api import expect
+
+    page = new_page(browser, assistant.web_url + "/", bypass_csp=True)
+    open_widget(page)
+    attacks = ["<img src=x onerror=alert(1)>", "<script>alert(2)</script>"]
+    for attack in attacks:
+        ask(page, attack)
+    users = page.locator(".fg-log .fg-msg--user .fg-bubble")
+    expect(users).to_have_text(attacks)
+    turn_done(page, len(attacks))
+
+    # the stored conversation plus hostile bot messages, written before the widget reads it on the reload
+    page.add_init_script(script=f"""(() => {{
+        const key = Object.keys(sessionStorage).find(k => k.startsWith("forlobsguiden:"));
+        const state = JSON.parse(sessionStorage.getItem(key));
+        state.history.push(...{json.dumps(HOSTILE_BOT_MESSAGES)});
+        sessionStorage.setItem(key, JSON.stringify(state)); }})()""")
+    page.reload()
+    log = page.locator(".fg-log")
+    expect(users).to_have_text(attacks)
+    expect(log).to_contain_text("<b>fed</b> <img src=x onerror=alert(3)> se https://example.org/a")
+    expect(log).to_contain_text("Kilde: <script>alert(5)</script>")
+    expect(log.get_by_role("button", name="<u>y</u>")).to_be_visible()
+    expect(log.get_by_role("link", name="https://example.org/a")).to_have_attribute("href", "https://example.org/a")
+    expect(log.get_by_role("link", name="Ring 12 34 56 78")).to_have_attribute("href", "tel:12345678")
+    assert log.locator("img, script, b, i, u").count() == 0
+    assert page.locator("a[href^='javascript:']").count() == 0
+    page.wait_for_timeout(500)  # an injected handler would have fired by now
+    page.context.close()
+    assert page.errors == [] and page.dialogs == []
+
+
+def test_organisations_are_cards_with_links_and_phone(page):
+    from playwright.sync_api import expect
+
+    open_widget(page)
+    ask(page, "er der en forening for angelman")
+    cards = page.locator(".fg-log .fg-org")
+    expect(cards.first).to_be_visible()
+    card = cards.filter(has_text="Sjældne Diagnoser").first
+    expect(card.get_by_role("link", name="Hjemmeside Sjældne Diagnoser")).to_have_attribute(
+        "href", "https://www.sjaeldnediagnoser.dk/")
+    expect(card.get_by_role("link", name="Ring 33 14 00 10")).to_have_attribute("href", "tel:33140010")
+    kinds = [c["kind"] for c in custom_payloads(page)]
+    assert "organisations" in kinds
+    # the reply's link buttons that a card repeats are left out
+    assert page.locator(".fg-choice--link[href='https://www.sjaeldnediagnoser.dk/']").count() == 0
+
+
+def axe_violations(page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def test_accessibility_axe_and_small_screens(browser, assistant):
+    from playwright.sync_api import expect
+
+    require_service("axe-core", AXE.exists(), "run 'npm ci' (make test does)")
+    page = new_page(browser, assistant.web_url + "/", bypass_csp=True)  # axe is injected as an inline script
+    assert axe_violations(page) == []  # closed
+    open_widget(page)
+    ask(page, "hvad er aflastning")
+    wait_for_answer(page, 1)
+    page.locator(".fg-privacy summary").click()
+    assert axe_violations(page) == []  # open, with an answer, buttons, links and the privacy details
+
+    for width, height in ((320, 640), (640, 400)):  # a phone, and 1280×800 at 200 % zoom
+        page.set_viewport_size({"width": width, "height": height})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+        for control in (page.get_by_role("textbox", name="Skriv dit spørgsmål"),
+                        page.get_by_role("button", name="Send"), page.get_by_role("button", name="Luk chatten")):
+            expect(control).to_be_in_viewport()
+        assert axe_violations(page) == []
+    page.context.close()
+    assert page.errors == []
+
+
+def websocket_handshake(rasa_url: str, origin: str) -> int:
+    """The HTTP status of a WebSocket upgrade to Rasa's socket.io as a browser on `origin` sends it."""
+    host = rasa_url.split("//", 1)[1]
+    connection = http.client.HTTPConnection(host, timeout=10)
+    try:
+        connection.request("GET", "/socket.io/?EIO=4&transport=websocket", headers={
+            "Origin": origin, "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()})
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_socket_accepts_the_web_apps_origin_only(assistant):
+    assert websocket_handshake(assistant.rasa_url, assistant.web_url) == 101
+    assert websocket_handshake(assistant.rasa_url, "https://fremmed.example") == 400
