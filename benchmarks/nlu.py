@@ -142,7 +142,7 @@ def main() -> None:
     settings = load_settings()
     train(settings)
     with tempfile.TemporaryDirectory() as folder:
-        stack = make_stack(settings, rasa_port=free_port(), action_port=free_port(),
+        stack = make_stack(settings, rasa_port=free_port(), action_port=free_port(), web_port=free_port(),
                            extra_env={"RASA_API_TOKEN": TOKEN, "TRACKER_STORE_URL": f"sqlite:///{folder}/t.sqlite"},
                            log_dir=Path(folder))
         started = time.monotonic()

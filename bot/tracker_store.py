@@ -9,6 +9,11 @@ PostgreSQL's round trips and commits. Here the same queries are plain SQLAlchemy
 SELECT of the `data` column, one multi-row INSERT), run in a worker thread. The table, the rows, the order
 (by id), the conversation-session rule (events since the latest session start) and the redaction of every
 stored event are Rasa's and bot/privacy's, unchanged.
+
+Outages (see bot/availability.py for what the user is told meanwhile): after a database restart the pooled
+connections are dead; a read or write that finds its connection gone is run once more on a fresh one
+(SQLAlchemy then discards the whole stale pool), so the first message after the database is back is
+answered normally; only a failed commit is not repeated, as it may have been stored. A PostgreSQL server that does not answer fails a connection after CONNECT_TIMEOUT seconds.
 """
 from __future__ import annotations
 
@@ -16,14 +21,35 @@ import asyncio
 import json
 
 import sqlalchemy as sa
+from rasa.core.tracker_store import create_engine_kwargs, is_postgresql_url
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.privacy.tracker_store import RedactingSQLTrackerStore
 
+CONNECT_TIMEOUT = 5  # seconds
+
+
+def _once_more_after_disconnect(work, *args):
+    try:
+        return work(*args)
+    except sa.exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    return work(*args)
+
 
 class ConversationStore(RedactingSQLTrackerStore):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if is_postgresql_url(self.engine.url):
+            url, options = self.engine.url, create_engine_kwargs(self.engine.url)
+            options.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, **options)
+            self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+
     def _events_query(self, sender_id: str, fetch_events_from_all_sessions: bool):
         events = self.SQLEvent.__table__
         query = sa.select(events.c.data).where(events.c.sender_id == sender_id)
@@ -42,7 +68,7 @@ class ConversationStore(RedactingSQLTrackerStore):
         return DialogueStateTracker.from_dict(sender_id, [json.loads(data) for data in rows], self.domain.slots)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
-        return await asyncio.to_thread(self._load, sender_id, fetch_events_from_all_sessions)
+        return await asyncio.to_thread(_once_more_after_disconnect, self._load, sender_id, fetch_events_from_all_sessions)
 
     def _store(self, tracker: DialogueStateTracker) -> None:
         with self.session_scope() as session:
@@ -55,8 +81,11 @@ class ConversationStore(RedactingSQLTrackerStore):
                              "data": json.dumps(data)})
             if rows:
                 session.execute(self.SQLEvent.__table__.insert(), rows)
-            session.commit()
+            try:
+                session.commit()
+            except sa.exc.DBAPIError as error:  # stored or not is unknown: never repeated here
+                raise RuntimeError("the tracker store's commit failed") from error
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
-        await asyncio.to_thread(self._store, tracker)
+        await asyncio.to_thread(_once_more_after_disconnect, self._store, tracker)

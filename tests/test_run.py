@@ -23,8 +23,9 @@ def port_open(port: int) -> bool:
 
 
 def test_run_answers_and_ctrl_c_stops_everything(trained_model, kb_url, tmp_path):
-    rasa_port, action_port = free_port(), free_port()
-    env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port), "KB_DATABASE_URL": kb_url,
+    rasa_port, action_port, web_port = free_port(), free_port(), free_port()
+    env = {**os.environ, "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port), "WEB_PORT": str(web_port),
+           "KB_DATABASE_URL": kb_url,
            "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.sqlite'}", "TF_CPP_MIN_LOG_LEVEL": "3"}
     process = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
@@ -42,11 +43,11 @@ def test_run_answers_and_ctrl_c_stops_everything(trained_model, kb_url, tmp_path
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as response:
             assert json.loads(response.read())[0]["text"].startswith("Hej")
-        assert port_open(action_port)
+        assert port_open(action_port) and port_open(web_port)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
         assert "Stopper" in process.stdout.read()
-        assert not port_open(rasa_port) and not port_open(action_port)
+        assert not port_open(rasa_port) and not port_open(action_port) and not port_open(web_port)
     finally:
         if process.poll() is None:
             process.kill()

@@ -32,7 +32,7 @@ async def exchange(url: str, session_id: str, message: str) -> list[dict]:
         await client.emit("user_uttered", {"message": message, "session_id": session_id})
         await asyncio.wait_for(done.wait(), 30)
     finally:
-        await client.disconnect()
+        await client.eio.disconnect(abort=True)  # a polite long-polling disconnect waits ~30 s
     return replies
 
 

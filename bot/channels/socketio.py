@@ -9,9 +9,12 @@ Two defects of Rasa 3.6.21's channel with the python-socketio 5.x that pip resol
 - `send_text_with_buttons` reads `button["payload"]`, so a link button (`url`, no payload; the organisation
   replies have them) raised KeyError and lost the reply. Here it becomes a quick reply
   `{"type": "web_url", "title": …, "url": …}`, as rasa-webchat reads it.
-Rasa also switches python-engineio's origin check off (`cors_allowed_origins=[]`), so any web page could
-open a socket; here only the origins in `settings.allowed_origins` (FORLOB_ALLOWED_ORIGINS, by default the
-web app's own) may. Clients that send no Origin header (servers, tests) are not affected.
+Rasa also switches python-engineio's origin check off (`cors_allowed_origins=[]`, CORS is left to Sanic's
+`--cors`), so a page anywhere could talk to the assistant in its visitors' name. Here the socket.io
+`connect` handler refuses browsers from origins not in `settings.allowed_origins` (FORLOB_ALLOWED_ORIGINS,
+by default the web app's own) before Rasa's own handler runs. (Turning engineio's check back on would add
+its CORS headers to Sanic's, and browsers reject a doubled Access-Control-Allow-Origin, which breaks
+long-polling clients.) Clients that send no Origin header (servers, tests) are not affected.
 Event names stay Rasa's (`user_uttered`, `bot_uttered`, `session_request`, `session_confirm`), so
 existing Rasa web clients keep working. Configure it in credentials.yml as
 `bot.channels.socketio.PersistentSocketIOInput`.
@@ -58,7 +61,14 @@ class PersistentSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
-        sio.eio.cors_allowed_origins = list(load_settings().allowed_origins)
+        allowed = load_settings().allowed_origins
+        rasa_connect = sio.handlers[self.namespace or "/"]["connect"]
+
+        async def connect(sid, environ, auth=None):
+            origin = environ.get("HTTP_ORIGIN")
+            if origin and "*" not in allowed and origin not in allowed:
+                return False
+            return await rasa_connect(sid, environ, auth)
 
         async def session_request(sid, data):
             data = data if isinstance(data, dict) else {}
@@ -89,6 +99,7 @@ class PersistentSocketIOInput(SocketIOInput):
             await on_new_message(UserMessage(message, ContractSocketIOOutput(sio, self.bot_message_evt), sender_id,
                                              input_channel=self.name(), metadata=metadata))
 
+        sio.on("connect", namespace=self.namespace)(connect)
         sio.on("session_request", namespace=self.namespace)(session_request)
         sio.on(self.user_message_evt, namespace=self.namespace)(handle_message)
         return blueprint
