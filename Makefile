@@ -62,7 +62,7 @@ $(STAMP_NGINX):
 
 setup: $(STAMP_MODEL) $(STAMP_KB) ## Install, build the Danish pipeline and the KB, train if data changed
 
-run: setup ## Start the assistant (action server, Rasa REST + socket.io); Ctrl-C stops everything
+run: setup ## Start the assistant (action server, Rasa with REST/socket.io/Slack/Teams, web widget on :8080); Ctrl-C stops all
 	$(PY) -m bot run
 
 chat: setup ## Talk to the assistant in the terminal

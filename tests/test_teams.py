@@ -18,7 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from actions.replies import text as bot_text
-from bot.channels.teams import ADAPTIVE_CARD, TokenProvider, message_text, render
+from bot.channels.teams import message_text
+from bot.channels.teams_auth import MicrosoftUnavailable, TokenProvider
+from bot.channels.teams_cards import ADAPTIVE_CARD, render
 from bot.config import load_settings
 from tests.conftest import free_port
 
@@ -375,8 +377,6 @@ async def test_the_token_is_cached_until_shortly_before_it_expires(microsoft):
 
 
 async def test_a_refused_login_is_an_error_with_microsofts_reason(microsoft):
-    from bot.channels.teams import MicrosoftUnavailable
-
     provider = TokenProvider(f"{microsoft.url}/{UNIT_TENANT}/oauth2/v2.0/token", APP_ID, "wrong-secret")
     async with aiohttp.ClientSession() as session:
         with pytest.raises(MicrosoftUnavailable, match="401: AADSTS7000215"):

@@ -5,17 +5,10 @@ Why not Rasa's channel: it gets tokens only from the multi-tenant `botframework.
 ignores `conversationUpdate`, so nobody is welcomed; it posts the custom payload as raw JSON; and it makes
 blocking `requests` calls inside async handlers. Here:
 
-- incoming requests carry a JWT signed by Bot Framework. It is checked against the keys behind the OpenID
-  metadata URL (RS256, audience = our app id, issuer, expiry with Microsoft's 5-minute clock tolerance), the
-  key must be endorsed for the activity's channel, and the activity's `serviceUrl` must be the token's
-  `serviceurl` claim when it has one (Bot Framework's always has; else an activity could send our bearer
-  token to any host);
-- replies get a token from the tenant's own endpoint (client credentials), cached until 5 minutes before it
-  expires, and are posted with aiohttp to `{serviceUrl}/v3/conversations/{id}/activities/{replyToId}`;
-- a reply with buttons, sources or organisations becomes an Adaptive Card (not a hero card: hero cards
-  cannot show the source line and the organisations as separate, linked parts of the card, and their text
-  renders no Markdown in Teams); buttons become `messageBack` actions whose value carries the Rasa payload,
-  links become `Action.OpenUrl`; other replies are Markdown text;
+- every request's Bot Framework token is checked, and replies carry the bot's own token from the tenant's
+  endpoint (bot.channels.teams_auth);
+- each bot message becomes one Teams message, an Adaptive Card or Markdown text (bot.channels.teams_cards),
+  posted with aiohttp to `{serviceUrl}/v3/conversations/{id}/activities/{replyToId}`;
 - a `messageBack` click is routed as its payload; `conversationUpdate` with added members is routed as
   `/greet`, so the welcome is the domain's `utter_greet`.
 
@@ -29,237 +22,24 @@ import asyncio
 import json
 import logging
 import re
-import time
-from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import aiohttp
-import jwt
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from yarl import URL
 
-from actions.replies import text as bot_text
+from bot.channels.teams_auth import (MicrosoftUnavailable, SigningKeys, TokenProvider, TokenVerifier, Unauthorized,
+                                     check_activity)
+from bot.channels.teams_cards import render
 
 logger = logging.getLogger(__name__)
 
-BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
-CLOCK_TOLERANCE = 300  # seconds; what Microsoft's Bot Framework SDKs allow
-TOKEN_REFRESH_MARGIN = 300  # seconds before an outgoing token expires that a new one is fetched
-KEYS_MAX_AGE = 24 * 3600  # signing keys are fetched again after a day ...
-UNKNOWN_KEY_REFETCH_INTERVAL = 60  # ... or when a token names an unknown key, at most once a minute
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
-BEARER = re.compile(r"Bearer\s+(\S+)\s*$", re.IGNORECASE)
 MENTION = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
-ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
-
-
-class Unauthorized(Exception):
-    """The request is not from Bot Framework for this bot; the message is the reason sent back (401)."""
-
-
-class MicrosoftUnavailable(Exception):
-    """A Microsoft endpoint (signing keys, login) could not be reached or gave no usable answer."""
-
-
-# -- incoming: Bot Framework's JWT ---------------------------------------------------------------------------
-class SigningKeys:
-    """Bot Framework's public signing keys (OpenID metadata → jwks_uri), cached by key id."""
-
-    def __init__(self, metadata_url: str, clock: Callable[[], float] = time.monotonic) -> None:
-        self.metadata_url = metadata_url
-        self.clock = clock
-        self.keys: dict[str, dict] | None = None
-        self.fetched_at = 0.0
-        self.refetched_at: float | None = None
-        self.lock = asyncio.Lock()
-
-    async def get(self, session: aiohttp.ClientSession, kid: str) -> dict | None:
-        async with self.lock:
-            now = self.clock()
-            if self.keys is None or now - self.fetched_at > KEYS_MAX_AGE:
-                await self._refresh(session)
-            elif kid not in self.keys and (self.refetched_at is None
-                                           or now - self.refetched_at > UNKNOWN_KEY_REFETCH_INTERVAL):
-                self.refetched_at = now  # Microsoft rotated its keys, or someone tries unknown ids
-                await self._refresh(session)
-            return self.keys.get(kid)
-
-    async def _refresh(self, session: aiohttp.ClientSession) -> None:
-        try:
-            metadata = await _get_json(session, self.metadata_url)
-            jwks = await _get_json(session, metadata["jwks_uri"])
-            keys = {key["kid"]: key for key in jwks["keys"]}
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError, TypeError) as exc:
-            if self.keys is None:
-                raise MicrosoftUnavailable(f"could not fetch Bot Framework's signing keys ({exc!r})") from exc
-            logger.warning("Teams: could not refresh the signing keys, keeping the old ones (%r)", exc)
-            return
-        self.keys = keys
-        self.fetched_at = self.clock()
-
-
-async def _get_json(session: aiohttp.ClientSession, url: str) -> Any:
-    async with session.get(url) as reply:
-        reply.raise_for_status()
-        return await reply.json(content_type=None)
-
-
-@dataclass
-class Verified:
-    claims: dict
-    endorsements: list | None  # channels the signing key is endorsed for; None when the key says nothing
-
-
-class TokenVerifier:
-    def __init__(self, app_id: str, issuer: str, keys: SigningKeys) -> None:
-        self.app_id = app_id
-        self.issuer = issuer
-        self.keys = keys
-
-    async def verify(self, session: aiohttp.ClientSession, authorization: str) -> Verified:
-        match = BEARER.match(authorization)
-        if not match:
-            raise Unauthorized("the Authorization header is not 'Bearer <token>'")
-        token = match.group(1)
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise Unauthorized(f"malformed token: {exc}") from exc
-        if header.get("alg") != "RS256":
-            raise Unauthorized(f"token algorithm {header.get('alg')!r} is not RS256")
-        key = await self.keys.get(session, str(header.get("kid")))
-        if key is None:
-            raise Unauthorized(f"token signed with unknown key {header.get('kid')!r}")
-        try:
-            claims = jwt.decode(token, jwt.PyJWK(key, algorithm="RS256").key, algorithms=["RS256"],
-                                audience=self.app_id, issuer=self.issuer, leeway=CLOCK_TOLERANCE,
-                                options={"require": ["exp", "iss", "aud"]})
-        except jwt.PyJWTError as exc:
-            raise Unauthorized(f"invalid token: {exc}") from exc
-        return Verified(claims, key.get("endorsements"))
-
-
-def check_activity(activity: dict, verified: Verified) -> None:
-    """What the token says must fit the activity it came with."""
-    claimed = verified.claims.get("serviceurl")
-    if claimed is not None and claimed != activity.get("serviceUrl"):
-        raise Unauthorized("the activity's serviceUrl is not the one in the token")
-    channel = activity.get("channelId")
-    if verified.endorsements is not None and channel not in verified.endorsements:
-        raise Unauthorized(f"the signing key is not endorsed for channel {channel!r}")
-
-
-# -- outgoing: the bot's own token --------------------------------------------------------------------------
-class TokenProvider:
-    """Client-credentials token from the tenant's endpoint; one fetch serves every reply until near expiry."""
-
-    def __init__(self, url: str, app_id: str, password: str, clock: Callable[[], float] = time.monotonic) -> None:
-        self.url = url
-        self.form = {"grant_type": "client_credentials", "client_id": app_id, "client_secret": password,
-                     "scope": BOT_FRAMEWORK_SCOPE}
-        self.clock = clock
-        self.token: str | None = None
-        self.valid_until = 0.0
-        self.lock = asyncio.Lock()
-
-    async def get(self, session: aiohttp.ClientSession) -> str:
-        async with self.lock:  # concurrent replies wait for the one fetch in flight
-            if self.token is None or self.clock() >= self.valid_until:
-                await self._fetch(session)
-            return self.token
-
-    async def _fetch(self, session: aiohttp.ClientSession) -> None:
-        try:
-            async with session.post(self.url, data=self.form) as reply:
-                body = await reply.json(content_type=None)
-                if reply.status != 200 or not isinstance(body, dict) or "access_token" not in body:
-                    detail = body.get("error_description") or body.get("error") if isinstance(body, dict) else ""
-                    raise MicrosoftUnavailable(f"login endpoint answered {reply.status}: {detail}")
-                lifetime = int(body.get("expires_in", 3600))
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, TypeError) as exc:
-            raise MicrosoftUnavailable(f"login endpoint failed: {exc!r}") from exc
-        self.token = body["access_token"]
-        self.valid_until = self.clock() + lifetime - TOKEN_REFRESH_MARGIN
-
-
-# -- rendering: a Rasa bot message as a Bot Framework activity ---------------------------------------------
-def render(message: dict) -> dict | None:
-    """The activity fields for one Rasa bot message (text, buttons, custom payload); None if nothing to show.
-
-    The custom payload is never posted as such: its sources and organisations are rendered in the card, the
-    rest (kind, topic, audience, region) is for other channels and the analytics."""
-    text = (message.get("text") or "").strip()
-    buttons = [b for b in (message.get("buttons") or message.get("quick_replies") or []) if b.get("title")]
-    custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
-    if buttons or custom.get("sources") or custom.get("organisations"):
-        card = adaptive_card(text, buttons, custom)
-        if card["body"] or card["actions"]:
-            return {"attachments": [{"contentType": ADAPTIVE_CARD, "content": card}]}
-    if not text:
-        return None
-    # Teams' Markdown does not reliably break on a single newline; every line becomes its own paragraph
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return {"textFormat": "markdown", "text": "\n\n".join(lines)}
-
-
-def adaptive_card(text: str, buttons: list[dict], custom: dict) -> dict:
-    sources = custom.get("sources") or []
-    source_prefix = bot_text("source_line", sources="")
-    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
-    if sources:  # the text's own "Kilde: …" line is replaced by the linked one below
-        paragraphs = [p for p in paragraphs if not p.strip().startswith(source_prefix)]
-    body = [block for paragraph in paragraphs for block in _text_blocks(paragraph)]
-    if sources:
-        body.append({"type": "TextBlock", "text": source_markdown(sources), "wrap": True, "isSubtle": True,
-                     "size": "Small", "spacing": "Medium"})
-    facts = [_organisation_fact(org) for org in custom.get("organisations") or []
-             if org.get("name") and org["name"] not in text]  # an organisations reply names them already
-    if facts:
-        body.append({"type": "FactSet", "facts": facts, "spacing": "Medium"})
-    return {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-            "version": "1.4", "body": body, "actions": _actions(buttons), "msteams": {"width": "Full"}}
-
-
-def _text_blocks(paragraph: str) -> list[dict]:
-    """One TextBlock per line (Markdown in a TextBlock has no reliable line break), spaced per paragraph."""
-    lines = [line.strip() for line in paragraph.splitlines() if line.strip()]
-    return [{"type": "TextBlock", "text": line, "wrap": True, "spacing": "Medium" if i == 0 else "None"}
-            for i, line in enumerate(lines)]
-
-
-def source_markdown(sources: list[dict]) -> str:
-    """The source line of actions/texts.yml, each source linked to its page where it has one."""
-    labels = []
-    for source in sources:
-        title, ref = source.get("title") or "", source.get("ref")
-        label = f"{ref} – {title}" if ref and ref not in title else title or ref or ""
-        labels.append(f"[{label}]({source['url']})" if source.get("url") else label)
-    return bot_text("source_line", sources="; ".join(labels))
-
-
-def _organisation_fact(org: dict) -> dict:
-    links = [org["phone"]] if org.get("phone") else []
-    if org.get("url"):
-        links.append(f"[{urlsplit(org['url']).netloc or org['url']}]({org['url']})")
-    return {"title": org["name"], "value": " · ".join(links) or " "}
-
-
-def _actions(buttons: list[dict]) -> list[dict]:
-    actions, seen = [], set()
-    for button in buttons:
-        url, payload = button.get("url"), button.get("payload")
-        if url and url not in seen:
-            seen.add(url)
-            actions.append({"type": "Action.OpenUrl", "title": button["title"], "url": url})
-        elif payload and not url:
-            actions.append({"type": "Action.Submit", "title": button["title"], "data": {"msteams": {
-                "type": "messageBack", "displayText": button["title"], "text": button["title"],
-                "value": json.dumps({"payload": payload}, ensure_ascii=False)}}})
-    return actions
 
 
 def message_text(activity: dict) -> str:
