@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -122,18 +123,31 @@ async def closed_loop(url: str, concurrency: int, conversations: list[list[str]]
 
 
 def summarise(replies: list[Reply], wall: float) -> dict:
-    ok = [r for r in replies if r.status == 200 and r.messages]
+    """Latency and rate over the answered messages (HTTP 200); `empty`: answered with no bot message (the
+    starter assistant does that for some questions); `errors`: anything but HTTP 200."""
+    ok = [r for r in replies if r.status == 200]
     latencies = sorted(r.latency * 1000 for r in ok) or [0.0]
     return {"messages": len(replies), "ok": len(ok), "errors": len(replies) - len(ok),
+            "empty": sum(not r.messages for r in ok),
             "p50": statistics.median(latencies), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
             "max": latencies[-1], "rate": len(ok) / wall if wall else 0.0}
 
 
-async def measure(url: str, concurrency: int, conversations: list[list[str]], prefix: str) -> dict:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes used so far (/proc/<pid>/stat), in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(sum(int(v) for v in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]) / ticks
+               for pid in pids)
+
+
+async def measure(url: str, concurrency: int, conversations: list[list[str]], prefix: str, pids: list[int]) -> dict:
+    """One closed-loop run after a short warm-up; also the servers' CPU time per answered message."""
     await closed_loop(url, concurrency, conversations[:concurrency], f"{prefix}-warm")
-    started = time.monotonic()
+    started, cpu = time.monotonic(), cpu_seconds(pids)
     replies = await closed_loop(url, concurrency, conversations, prefix)
-    return summarise(replies, time.monotonic() - started)
+    result = summarise(replies, time.monotonic() - started)
+    result["cpu_ms"] = 1000 * (cpu_seconds(pids) - cpu) / max(1, result["ok"])
+    return result
 
 
 # -- what the tracker store holds ------------------------------------------------------------------------
@@ -176,7 +190,8 @@ def verify_tracker(database_url: str, replies: list[Reply], prefix: str) -> dict
             problems.append(f"{sender}: stored user messages {[t for t, _ in got]} != answered {[t for t, _ in want]}")
         elif got != want:
             turn = next(i for i, (a, b) in enumerate(zip(got, want)) if a != b)
-            problems.append(f"{sender}: stored bot turn {turn} {got[turn][1][:300]!r} != received {want[turn][1][:300]!r}")
+            problems.append(f"{sender}: stored bot turn {turn} {got[turn][1][:300]!r} "
+                            f"!= received {want[turn][1][:300]!r}")
         elif any(not bot for _, bot in got):
             problems.append(f"{sender}: a user message without a bot turn")
     return {"conversations": len(expected), "messages": sum(len(v) for v in expected.values()), "problems": problems}
@@ -287,12 +302,46 @@ async def failover(cluster, database_url: str, prefix: str, conversations: list[
 
 
 def _row(name: str, s: dict) -> str:
-    return (f"| {name} | {s['p50']:.0f} | {s['p95']:.0f} | {s['p99']:.0f} | {s['rate']:.1f} | "
-            f"{s['errors']} / {s['messages']} |")
+    cpu = f"{s['cpu_ms']:.0f}" if "cpu_ms" in s else "–"
+    return (f"| {name} | {s['p50']:.0f} | {s['p95']:.0f} | {s['p99']:.0f} | {s['rate']:.1f} | {cpu} | "
+            f"{s['errors']} / {s['messages']} | {s['empty']} |")
 
 
 def _median_summary(runs: list[dict]) -> dict:
     return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
+async def compare_one_replica(ours_url: str, ours_pids: list[int], base_url: str, base_pid: int, rounds: int,
+                              conversations: list[list[str]]) -> dict:
+    """Ours and the baseline, one replica each, in alternating rounds at 1 and 10 concurrent conversations."""
+    results = defaultdict(list)
+    for number in range(rounds):
+        for concurrency in (1, 10):
+            runs = conversations[: max(concurrency * 6, 12)]
+            for name, url, pids in (("ours", ours_url, ours_pids), ("baseline", base_url, [base_pid])):
+                result = await measure(url, concurrency, runs, f"{name}-{number}-{concurrency}", pids)
+                results[(name, concurrency)].append(result)
+                print(f"round {number + 1} {name:8} c={concurrency:<2} " + ", ".join(
+                    f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()), flush=True)
+    return results
+
+
+async def reliability(cluster, database_url: str, redis, pg) -> dict:
+    """Order/no loss with 20 conversations, the two outages, then a killed replica (the last: it stays dead)."""
+    await closed_loop(cluster.url, 4, conversation_turns(4, seed=2), "warm")
+    started = time.monotonic()
+    replies = await closed_loop(cluster.url, 20, conversation_turns(60, seed=11), "order")
+    order = summarise(replies, time.monotonic() - started)
+    order["tracker"] = verify_tracker(database_url, replies, "order")
+    order["switched"], order["pairs"] = replica_switches(replies)
+    print(f"2 replicas, 20 conversations: {order}", flush=True)
+    redis_outage = await outage(cluster.url, redis.stop, redis.start, database_url, "redis")
+    print(f"Redis outage: {redis_outage}", flush=True)
+    pg_outage = await outage(cluster.url, pg.stop, pg.start, database_url, "postgres")
+    print(f"PostgreSQL outage: {pg_outage}", flush=True)
+    killed = await failover(cluster, database_url, "kill", conversation_turns(60, seed=13))
+    print(f"replica killed: {killed}", flush=True)
+    return {"order": order, "redis": redis_outage, "postgres": pg_outage, "killed": killed}
 
 
 async def run(args) -> str:
@@ -304,11 +353,11 @@ async def run(args) -> str:
 
     settings = load_settings()
     train(settings)
-    lines = [f"# Load benchmark ({dt.datetime.now():%Y-%m-%d %H:%M}, `python -m benchmarks.load`)", "",
-             f"Machine: {os.cpu_count()} cores; load average at start {load_average()} (other work on the machine "
-             "makes these figures noisy)."]
-    with tempfile.TemporaryDirectory(prefix="forlob-load-") as tmp:
+    figures = {"load_start": load_average(), "rounds": args.rounds}
+    folder = contextlib.nullcontext(args.keep) if args.keep else tempfile.TemporaryDirectory(prefix="forlob-load-")
+    with folder as tmp:
         tmp = Path(tmp)
+        tmp.mkdir(parents=True, exist_ok=True)
         tmp.chmod(0o755)  # PostgreSQL runs as its own user (we may be root)
         redis = PrivateRedis(tmp / "redis", free_port()).start()
         pg = PrivatePostgres(tmp / "pg", free_port()).init().start()
@@ -320,45 +369,25 @@ async def run(args) -> str:
             else:
                 print("training Rasa's starter assistant (rasa init) …", flush=True)
                 model = train_baseline(tmp / "starter")
-            baseline, base_ready = start_baseline(model, model.parent.parent if args.baseline_model else tmp / "starter",
-                                                  free_port(), base_db, redis.port)
-            base_url = f"http://127.0.0.1:{baseline.args[-1]}"
+            baseline, figures["base_ready"] = start_baseline(model, model.parent.parent, free_port(), base_db,
+                                                             redis.port)
             ours_settings = cluster_settings(settings, {"TRACKER_STORE_URL": ours_db, "LOCK_STORE_URL": redis.url})
             started = time.monotonic()
             cluster = start_cluster(ours_settings, 1, port=free_port(), replica_ports=[(free_port(), free_port())],
                                     workdir=tmp / "cluster-1")
-            ready = time.monotonic() - started
-            ours_url = cluster.replicas[0].rasa_url
-            conversations = conversation_turns(args.conversations)
-            results = defaultdict(list)
-            for round_number in range(args.rounds):
-                for concurrency in (1, 10):
-                    convs = conversations[: max(concurrency * 6, 12)]
-                    for name, url in (("ours", ours_url), ("baseline", base_url)):
-                        result = await measure(url, concurrency, convs, f"{name}-{round_number}-{concurrency}")
-                        results[(name, concurrency)].append(result)
-                        print(f"round {round_number + 1} {name:8} c={concurrency:<2} {result}", flush=True)
-            ours_rss, base_rss = rss_mb(cluster.rasa_process(0).pid), rss_mb(baseline.pid)
-            actions_rss = rss_mb(cluster.replicas[0].processes[0].pid)
+            figures["ready"] = time.monotonic() - started
+            ours_pids = [p.pid for p in cluster.replicas[0].processes]
+            figures["single"] = await compare_one_replica(
+                cluster.replicas[0].rasa_url, ours_pids, f"http://127.0.0.1:{baseline.args[-1]}", baseline.pid,
+                args.rounds, conversation_turns(args.conversations))
+            figures["rss"] = rss_mb(cluster.rasa_process(0).pid), rss_mb(baseline.pid), rss_mb(ours_pids[0])
             cluster.stop()
             started = time.monotonic()
             cluster = start_cluster(ours_settings, 2, port=free_port(),
                                     replica_ports=[(free_port(), free_port()) for _ in range(2)],
                                     workdir=tmp / "cluster-2")
-            ready_2 = time.monotonic() - started
-            many = conversation_turns(60, seed=11)
-            started = time.monotonic()
-            replies = await closed_loop(cluster.url, 20, many, "order")
-            order = summarise(replies, time.monotonic() - started)
-            order_check = verify_tracker(ours_db, replies, "order")
-            switched, pairs = replica_switches(replies)
-            print(f"2 replicas c=20 {order}; tracker {order_check['problems'][:3] or 'ok'}", flush=True)
-            redis_outage = await outage(cluster.url, redis.stop, redis.start, ours_db, "redis")
-            print(f"Redis outage: {redis_outage}", flush=True)
-            pg_outage = await outage(cluster.url, pg.stop, pg.start, ours_db, "postgres")
-            print(f"PostgreSQL outage: {pg_outage}", flush=True)
-            killed = await failover(cluster, ours_db, "kill", conversation_turns(60, seed=13))
-            print(f"replica killed: {killed}", flush=True)
+            figures["ready_2"] = time.monotonic() - started
+            figures.update(await reliability(cluster, ours_db, redis, pg))
         finally:
             if cluster is not None:
                 cluster.stop()
@@ -367,36 +396,56 @@ async def run(args) -> str:
                 baseline.wait(30)
             redis.stop()
             pg.stop()
-    ours = {c: _median_summary(results[("ours", c)]) for c in (1, 10)}
-    base = {c: _median_summary(results[("baseline", c)]) for c in (1, 10)}
-    lines += ["", f"Median of {args.rounds} alternating rounds per row; each conversation 5 turns "
-              "(tests/data/nlu_holdout.yml); latency in ms; errors = non-200 or empty replies.", "",
-              "| run | p50 | p95 | p99 | messages/s | errors |", "|---|---|---|---|---|---|"]
+    figures["load_end"] = load_average()
+    return report(figures)
+
+
+def report(f: dict) -> str:
+    single = f["single"]
+    ours = {c: _median_summary(single[("ours", c)]) for c in (1, 10)}
+    base = {c: _median_summary(single[("baseline", c)]) for c in (1, 10)}
+
+    def paired(key: str, c: int) -> float:  # median over rounds of ours/baseline measured side by side
+        return statistics.median(o[key] / b[key] for o, b in zip(single[("ours", c)], single[("baseline", c)]))
+
+    ours_rss, base_rss, actions_rss = f["rss"]
+    order, killed = f["order"], f["killed"]
+    lines = [f"# Load benchmark ({dt.datetime.now():%Y-%m-%d %H:%M}, `python -m benchmarks.load`)", "",
+             f"Machine: {os.cpu_count()} cores, shared with other work: load average {f['load_start']} at the start, "
+             f"{f['load_end']} at the end, so single figures are noisy; rows are medians of {f['rounds']} rounds that "
+             "alternate between ours and the baseline, ratios the median of the per-round ratios. Each conversation: "
+             "5 turns from tests/data/nlu_holdout.yml, sent one after another (closed loop) through the REST webhook. "
+             "Latency in ms over answered (HTTP 200) messages; CPU = the servers' CPU time per message (ours: Rasa + "
+             "action server); empty = answered without a bot message.", "",
+             "| run | p50 | p95 | p99 | messages/s | CPU ms/msg | errors | empty |",
+             "|---|---|---|---|---|---|---|---|"]
     for c in (1, 10):
         lines += [_row(f"ours, 1 replica, {c} conversation(s)", ours[c]),
                   _row(f"Rasa starter (`rasa init`), 1 replica, {c} conversation(s)", base[c])]
     lines += [_row("ours, 2 replicas behind nginx, 20 conversations", order), "",
-              "| ratio ours / baseline | value | target |", "|---|---|---|",
-              f"| throughput at 10 conversations | {ours[10]['rate'] / base[10]['rate']:.2f}× | ≥ 1.5× |",
-              f"| p95 at 10 conversations | {ours[10]['p95'] / base[10]['p95']:.2f} | ≤ 1 |",
-              f"| p50 at 1 conversation | {ours[1]['p50'] / base[1]['p50']:.2f} | – |", "",
+              "| ours / baseline | value | target |", "|---|---|---|",
+              f"| throughput at 10 conversations | {paired('rate', 10):.2f}× | ≥ 1.5× |",
+              f"| p95 at 10 conversations | {paired('p95', 10):.2f} | ≤ 1 |",
+              f"| CPU per message at 10 conversations | {paired('cpu_ms', 10):.2f} | – |",
+              f"| p50 at 1 conversation | {paired('p50', 1):.2f} | – |", "",
               "| figure | ours | baseline | target |", "|---|---|---|---|",
               f"| Rasa server RSS after the load (peak) | {ours_rss[0]:.0f} MB ({ours_rss[1]:.0f} MB) | "
               f"{base_rss[0]:.0f} MB ({base_rss[1]:.0f} MB) | ≤ 1 200 MB |",
               f"| action server RSS | {actions_rss[0]:.0f} MB | – | – |",
-              f"| start to ready, 1 replica (action + Rasa server + nginx) | {ready:.0f} s | {base_ready:.0f} s | ≤ 60 s |",
-              f"| start to ready, 2 replicas at once | {ready_2:.0f} s | – | – |", "",
+              f"| start to ready, 1 replica (action + Rasa server, then nginx) | {f['ready']:.0f} s | "
+              f"{f['base_ready']:.0f} s | ≤ 60 s |",
+              f"| start to ready, 2 replicas at once | {f['ready_2']:.0f} s | – | – |", "",
               "Reliability (2 replicas behind nginx, PostgreSQL tracker store, Redis lock store):", "",
-              f"- 20 concurrent conversations, {order_check['messages']} messages: consecutive messages of one "
-              f"conversation on different replicas in {switched} of {pairs} pairs; tracker store: "
-              f"{len(order_check['problems'])} problems (lost, duplicated, out of order or a different bot turn).",
+              f"- 20 concurrent conversations, {order['tracker']['messages']} messages: consecutive messages of one "
+              f"conversation on different replicas in {order['switched']} of {order['pairs']} pairs; tracker store: "
+              f"{len(order['tracker']['problems'])} problems (lost, duplicated, out of order or a different bot turn).",
               f"- Rasa replica 2 killed (SIGKILL) after a third of {killed['messages']} messages: "
               f"{killed['errors']} client-visible errors, {killed['retried by nginx']} requests retried by nginx, "
-              f"max latency {killed['max'] / 1000:.1f} s; tracker store: {len(killed['tracker']['problems'])} problems.",
-              f"- Redis stopped for 6 s under load: {_outage_line(redis_outage)}",
-              f"- PostgreSQL stopped for 6 s under load: {_outage_line(pg_outage)}",
-              "", f"Load average at the end: {load_average()}."]
-    for check in (order_check, killed["tracker"], redis_outage["tracker"], pg_outage["tracker"]):
+              f"max latency {killed['max'] / 1000:.1f} s; tracker store: {len(killed['tracker']['problems'])} "
+              "problems.",
+              f"- Redis stopped for 6 s under load: {_outage_line(f['redis'])}",
+              f"- PostgreSQL stopped for 6 s under load: {_outage_line(f['postgres'])}"]
+    for check in (order["tracker"], killed["tracker"], f["redis"]["tracker"], f["postgres"]["tracker"]):
         lines += [f"  - {p}" for p in check["problems"][:5]]
     return "\n".join(lines) + "\n"
 
@@ -410,9 +459,10 @@ def _outage_line(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=2, help="alternating ours/baseline rounds (median reported)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating ours/baseline rounds (median reported)")
     parser.add_argument("--conversations", type=int, default=60, help="conversations per measured run (at most)")
     parser.add_argument("--baseline-model", help="a starter model already trained with `rasa init` (skips training)")
+    parser.add_argument("--keep", help="work in this folder and keep it (logs of every server) instead of a temp one")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()
     report = asyncio.run(run(args))

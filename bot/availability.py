@@ -52,7 +52,9 @@ def refusing_handle_message(original):
         try:
             return await original(self, message)
         except ServiceUnavailable as exc:
-            logger.error("Message not handled, %s (%s)", exc, exc.__cause__)
+            cause = exc.__cause__
+            # class names only: a database error's text can quote the (user's) data it failed to write
+            logger.error("Message not handled, %s (%s)", exc, type(getattr(cause, "orig", None) or cause).__name__)
             collected = getattr(message.output_channel, "messages", None)
             if isinstance(collected, list):
                 collected.clear()  # replies computed before a failed save were never stored: do not show them

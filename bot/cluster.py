@@ -14,7 +14,9 @@ replying: a replica that dies mid-message has stored nothing of it, and our 503 
 user as an error. The price: a replica killed in the instant between its commit and its reply would have
 that one message handled twice. The resent message waits for the dead replica's conversation lock to expire
 (TICKET_LOCK_LIFETIME, bot/config.py). When no replica answers, nginx itself replies 503 with the Danish
-"prøv igen om lidt" message.
+"prøv igen om lidt" message. nginx never takes a replica out of the rotation (`max_fails=0`): on loopback a
+dead replica refuses the connection at once and the request moves on, and a 503 during a PostgreSQL or
+Redis outage must not keep the replicas out for `fail_timeout` once the service is back.
 
 PostgreSQL and Redis are the machine's own services: started (with the machine's service commands) only
 when they do not answer, and left running on Ctrl-C, which stops nginx and the replicas.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -110,14 +113,14 @@ http {{
 
 
 def nginx_binary() -> str | None:
-    return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None)
+    return shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
 
 
 def nginx_config(work: Path, host: str, port: int, upstream_ports: list[int]) -> str:
-    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in upstream_ports)
+    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=0;" for p in upstream_ports)
     sticky = "\n".join(f"        server 127.0.0.1:{p};" for p in upstream_ports)
     unavailable = json.dumps([{"recipient_id": "", "text": UNAVAILABLE_TEXT}], ensure_ascii=False)
-    assert "'" not in unavailable, "the text goes into a single-quoted nginx string"
+    unavailable = unavailable.replace("\\", "\\\\").replace("'", "\\'")  # inside a single-quoted nginx string
     listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     return NGINX_CONF.format(work=work, servers=servers, sticky_servers=sticky, listen=listen,
                              tries=len(upstream_ports), retry_after=RETRY_AFTER_SECONDS, unavailable=unavailable)
@@ -276,14 +279,18 @@ def run_cluster(settings: Settings, replicas: int) -> int:
     cluster = None
     try:
         started = time.monotonic()
-        ensure_service("postgresql", settings.tracker_store_url)
-        ensure_database(settings.tracker_store_url)
+        if settings.tracker_store_url.startswith("postgresql"):  # any SQLAlchemy URL works; this is the usual one
+            ensure_service("postgresql", settings.tracker_store_url)
+            ensure_database(settings.tracker_store_url)
         ensure_service("redis", settings.lock_store_url)
         cluster = start_cluster(settings, replicas)
-        print(f"\nForløbsguiden kører med {replicas} replikaer bag nginx (klar efter {time.monotonic() - started:.0f} s).\n"
+        where = {name: re.sub(r"//[^@/]*@", "//", url) for name, url in (  # without user and password
+            ("samtaler", settings.tracker_store_url), ("låse", settings.lock_store_url))}
+        print(f"\nForløbsguiden kører med {replicas} replikaer bag nginx "
+              f"(klar efter {time.monotonic() - started:.0f} s).\n"
               f"  REST:      POST {cluster.url}/webhooks/rest/webhook  {{\"sender\": \"…\", \"message\": \"hej\"}}\n"
               f"  socket.io: {cluster.url}/socket.io\n"
-              f"  Samtaler:  {settings.tracker_store_url.split('@')[-1]}   Låse: {settings.lock_store_url.split('@')[-1]}\n"
+              f"  Samtaler:  {where['samtaler']}   Låse: {where['låse']}\n"
               f"  Logfiler:  {cluster.workdir}\n"
               f"Tryk Ctrl-C for at stoppe.", flush=True)
         while cluster.running():

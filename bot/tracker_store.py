@@ -13,7 +13,8 @@ stored event are Rasa's and bot/privacy's, unchanged.
 Outages (see bot/availability.py for what the user is told meanwhile): after a database restart the pooled
 connections are dead; a read or write that finds its connection gone is run once more on a fresh one
 (SQLAlchemy then discards the whole stale pool), so the first message after the database is back is
-answered normally; only a failed commit is not repeated, as it may have been stored. A PostgreSQL server that does not answer fails a connection after CONNECT_TIMEOUT seconds.
+answered normally; only a failed commit is not repeated, as it may have been stored. A PostgreSQL server
+that does not answer fails a connection after CONNECT_TIMEOUT seconds.
 """
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ class ConversationStore(RedactingSQLTrackerStore):
         return DialogueStateTracker.from_dict(sender_id, [json.loads(data) for data in rows], self.domain.slots)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
-        return await asyncio.to_thread(_once_more_after_disconnect, self._load, sender_id, fetch_events_from_all_sessions)
+        return await asyncio.to_thread(_once_more_after_disconnect, self._load, sender_id,
+                                       fetch_events_from_all_sessions)
 
     def _store(self, tracker: DialogueStateTracker) -> None:
         with self.session_scope() as session:
