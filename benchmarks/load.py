@@ -359,11 +359,12 @@ async def run(args) -> str:
         tmp = Path(tmp)
         tmp.mkdir(parents=True, exist_ok=True)
         tmp.chmod(0o755)  # PostgreSQL runs as its own user (we may be root)
-        redis = PrivateRedis(tmp / "redis", free_port()).start()
-        pg = PrivatePostgres(tmp / "pg", free_port()).init().start()
-        ours_db, base_db = pg.create_database("forlob"), pg.create_database("baseline")
+        redis, pg = PrivateRedis(tmp / "redis", free_port()), PrivatePostgres(tmp / "pg", free_port())
         baseline = cluster = None
         try:
+            redis.start()
+            pg.init().start()
+            ours_db, base_db = pg.create_database("forlob"), pg.create_database("baseline")
             if args.baseline_model:
                 model = Path(args.baseline_model)
             else:
@@ -451,10 +452,12 @@ def report(f: dict) -> str:
 
 
 def _outage_line(result: dict) -> str:
+    last = result["last 503 after restart (s)"]
     return (f"{result['refused (503)']} replies were HTTP 503 ({result['503 with the Danish text']} with the Danish "
             f"\"prøv igen om lidt\" text), {result['other errors']} other errors; the first answer came "
-            f"{result['first answer after restart (s)']} s after the restart (last 503 after the restart: "
-            f"{result['last 503 after restart (s)']} s); tracker store: {len(result['tracker']['problems'])} problems.")
+            f"{result['first answer after restart (s)']} s after the restart, "
+            f"{'no 503 after it' if last is None else f'the last 503 {last} s after it'}; "
+            f"tracker store: {len(result['tracker']['problems'])} problems.")
 
 
 def main() -> None:

@@ -65,7 +65,7 @@ def _postgres_bin() -> Path | None:
 
 class PrivatePostgres:
     def __init__(self, folder: Path, port: int) -> None:
-        self.folder, self.port, self.bin = Path(folder), port, _postgres_bin()
+        self.folder, self.port, self.bin, self.running = Path(folder), port, _postgres_bin(), False
 
     @staticmethod
     def available() -> bool:
@@ -93,10 +93,13 @@ class PrivatePostgres:
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-o", options,
                   "-l", str(self.folder / "postgres.log"), "-w", "start")
+        self.running = True
         return self
 
     def stop(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
+        if self.running:
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
+        self.running = False
 
     def create_database(self, name: str) -> str:
         from sqlalchemy import create_engine, text

@@ -7,6 +7,9 @@ whole instead: nothing of it is stored, the user reads a Danish "prøv igen om l
 gets HTTP 503 with Retry-After (so nginx may try another replica, and a client knows it can resend). The
 next message after the service is back is handled normally; no stored conversation is touched.
 
+A message that nginx resends after a replica died (bot/cluster.py) carries the same X-Request-ID; it becomes
+the id of the user's message, so the tracker store can store it once (bot/tracker_store.py).
+
 `install()` is called by bot/rasa_server.py before Rasa's CLI starts.
 """
 from __future__ import annotations
@@ -25,6 +28,9 @@ UNAVAILABLE_TEXT = ("Undskyld, jeg kan ikke svare lige nu på grund af en teknis
                     "Prøv igen om lidt – det, du har skrevet indtil nu, er ikke gået tabt.")
 
 _refused: contextvars.ContextVar[list | None] = contextvars.ContextVar("forlob_refused", default=None)
+# nginx's X-Request-ID: the same on each try of one request, so a retried message keeps its id
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("forlob_request_id", default=None)
+MAX_REQUEST_ID_LENGTH = 64
 
 
 class ServiceUnavailable(RasaException):
@@ -49,6 +55,9 @@ def refusing_handle_message(original):
     """Agent.handle_message that answers "prøv igen om lidt" when a store is down (no user text is logged)."""
 
     async def handle_message(self, message):
+        request_id = _request_id.get()
+        if request_id:
+            message.message_id = request_id
         try:
             return await original(self, message)
         except ServiceUnavailable as exc:
@@ -68,11 +77,14 @@ def refusing_handle_message(original):
 
 
 def add_status_middleware(app) -> None:
-    """HTTP 503 + Retry-After on a request whose message was refused (the body stays Rasa's message list)."""
+    """HTTP 503 + Retry-After on a request whose message was refused (the body stays Rasa's message list);
+    an X-Request-ID header becomes the message's id (see bot/tracker_store.py)."""
 
     @app.middleware("request")
     async def track_refusal(request):
         _refused.set([])
+        request_id = request.headers.get("X-Request-ID", "")
+        _request_id.set(request_id if 0 < len(request_id) <= MAX_REQUEST_ID_LENGTH else None)
 
     @app.middleware("response")
     async def refused_is_503(request, response):

@@ -9,14 +9,17 @@ its long-polling transport must keep talking to the replica that holds the socke
 
 Retries: `proxy_next_upstream error timeout http_502 http_503 non_idempotent`. A POST is retried on the next
 replica even after it was sent, because a Rasa replica stores a turn in one commit as its last step before
-replying: a replica that dies mid-message has stored nothing of it, and our 503 (bot/availability.py) means
-"nothing stored" too. Without `non_idempotent` every message in flight on a dying replica would reach the
-user as an error. The price: a replica killed in the instant between its commit and its reply would have
-that one message handled twice. The resent message waits for the dead replica's conversation lock to expire
-(TICKET_LOCK_LIFETIME, bot/config.py). When no replica answers, nginx itself replies 503 with the Danish
-"prøv igen om lidt" message. nginx never takes a replica out of the rotation (`max_fails=0`): on loopback a
-dead replica refuses the connection at once and the request moves on, and a 503 during a PostgreSQL or
-Redis outage must not keep the replicas out for `fail_timeout` once the service is back.
+replying: a replica that dies mid-message has usually stored nothing of it, and our 503 (bot/availability.py)
+means "nothing stored" too. Without `non_idempotent` every message in flight on a dying replica would reach
+the user as an error. A replica killed between its commit and its reply has stored the message, and the
+retry would store it again: nginx sends the same `X-Request-ID` with every try of one request, Rasa keeps it
+as the message's id, and the tracker store does not store a message id twice (bot/tracker_store.py); the
+user reads the answer of the try that succeeded. The resent message waits for the dead replica's
+conversation lock to expire (TICKET_LOCK_LIFETIME, bot/config.py). When no replica answers, nginx itself
+replies 503 with the Danish "prøv igen om lidt" message. nginx never takes a replica out of the rotation
+(`max_fails=0`): on loopback a dead replica refuses the connection at once and the request moves on, and a
+503 during a PostgreSQL or Redis outage must not keep the replicas out for `fail_timeout` once the service
+is back.
 
 PostgreSQL and Redis are the machine's own services: started (with the machine's service commands) only
 when they do not answer, and left running on Ctrl-C, which stops nginx and the replicas.
@@ -83,6 +86,7 @@ http {{
             proxy_pass http://rasa;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            proxy_set_header X-Request-ID $request_id;
             proxy_set_header Host $host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_connect_timeout 2s;

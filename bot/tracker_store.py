@@ -8,7 +8,8 @@ Rasa runs those queries synchronously on its single event loop, so every other c
 PostgreSQL's round trips and commits. Here the same queries are plain SQLAlchemy Core statements (one
 SELECT of the `data` column, one multi-row INSERT), run in a worker thread. The table, the rows, the order
 (by id), the conversation-session rule (events since the latest session start) and the redaction of every
-stored event are Rasa's and bot/privacy's, unchanged.
+stored event are Rasa's and bot/privacy's, unchanged. A turn whose user message has an id that is stored
+already (nginx resent it after the replica that stored it died, see bot/cluster.py) is not stored twice.
 
 Outages (see bot/availability.py for what the user is told meanwhile): after a database restart the pooled
 connections are dead; a read or write that finds its connection gone is run once more on a fresh one
@@ -19,17 +20,25 @@ that does not answer fails a connection after CONNECT_TIMEOUT seconds.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import logging
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import create_engine_kwargs, is_postgresql_url
-from rasa.shared.core.events import SessionStarted
+from rasa.shared.core.events import SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.privacy.tracker_store import RedactingSQLTrackerStore
 
+logger = logging.getLogger(__name__)
+
 CONNECT_TIMEOUT = 5  # seconds
+
+
+def _message_ids(events) -> set[str]:
+    return {e.message_id for e in events if isinstance(e, UserUttered) and e.message_id}
 
 
 def _once_more_after_disconnect(work, *args):
@@ -74,8 +83,13 @@ class ConversationStore(RedactingSQLTrackerStore):
 
     def _store(self, tracker: DialogueStateTracker) -> None:
         with self.session_scope() as session:
+            new = list(self._additional_events(session, tracker))  # redacted (bot/privacy)
+            stored = itertools.islice(tracker.events, len(tracker.events) - len(new))
+            if _message_ids(new) & _message_ids(stored):
+                logger.info("A resent message is stored already (same message id); its turn is not stored again")
+                return
             rows = []
-            for event in self._additional_events(session, tracker):  # redacted (bot/privacy)
+            for event in new:
                 data = event.as_dict()
                 rows.append({"sender_id": tracker.sender_id, "type_name": event.type_name,
                              "timestamp": data.get("timestamp"), "action_name": data.get("name"),

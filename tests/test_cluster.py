@@ -5,9 +5,12 @@ machine's PostgreSQL (a database of their own) and a private Redis (so that it c
   tracker store holds every answered message once, in the order sent, each with the bot turn the client got.
 - A Redis outage and a database outage: HTTP 503 with the Danish "prøv igen om lidt", nothing of the
   refused message stored, the earlier conversation kept, and answers again once the service is back.
-- A Rasa replica killed in the middle of the load: no client-visible error, no message lost.
+- A Rasa replica killed in the middle of the load: no client-visible error, no message lost or stored twice
+  (a message delivered twice with the same X-Request-ID, as nginx resends it, is stored once).
 - The model loaded the replicas' way (bot/rasa_server.py, without Rasa's one training step) predicts
   exactly what Rasa's own load predicts.
+- On their own: the Redis lock admits one message of a conversation at a time across clients, and a dead
+  holder's ticket expires; the tracker store reads back what Rasa's would, redacted, a resent message once.
 """
 from __future__ import annotations
 
@@ -81,10 +84,10 @@ def cluster(trained_model, kb_url, tmp_path_factory):
     _sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
-def post(base_url: str, sender: str, message: str) -> tuple[int, dict, list]:
-    request = urllib.request.Request(f"{base_url}/webhooks/rest/webhook", method="POST",
-                                     data=json.dumps({"sender": sender, "message": message}).encode(),
-                                     headers={"Content-Type": "application/json"})
+def post(base_url: str, sender: str, message: str, request_id: str | None = None) -> tuple[int, dict, list]:
+    headers = {"Content-Type": "application/json", **({"X-Request-ID": request_id} if request_id else {})}
+    request = urllib.request.Request(f"{base_url}/webhooks/rest/webhook", method="POST", headers=headers,
+                                     data=json.dumps({"sender": sender, "message": message}).encode())
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, dict(response.headers), json.loads(response.read())
@@ -167,6 +170,17 @@ def test_database_outage_is_answered_in_danish_and_recovers(cluster):
     assert stored_user_messages(cluster, "db-outage") == ["hej", "hvad er aflastning"]
 
 
+def test_a_message_delivered_twice_is_stored_once(cluster):
+    """What nginx does when a replica dies after storing a message: the same request again, same X-Request-ID."""
+    replica = cluster.replicas[0].rasa_url
+    for _ in range(2):
+        status, _, messages = post(replica, "twice", "hvad er aflastning", request_id="4f1c2a9e")
+        assert status == 200
+        assert_answers_about_aflastning(messages)
+    post(replica, "twice", "tak", request_id="77d0b3c1")
+    assert stored_user_messages(cluster, "twice") == ["hvad er aflastning", "tak"]
+
+
 def test_a_killed_replica_costs_no_message(cluster):
     """Last in this module: it leaves one replica running."""
     conversations = conversation_turns(12, seed=3)
@@ -210,3 +224,69 @@ def test_the_model_loaded_without_a_training_step_predicts_the_same(trained_mode
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert len(result["rasa"]) == len(texts) and result["ours"] == result["rasa"]
+
+
+# -- the two stores on their own (no Rasa server) ------------------------------------------------------
+def test_the_redis_lock_lets_one_message_of_a_conversation_in_at_a_time(tmp_path):
+    require_service("redis-server", PrivateRedis.available(), "Debian's redis-server is not installed")
+    from types import SimpleNamespace
+
+    from bot.lock_store import ConfiguredLockStore
+
+    redis = PrivateRedis(tmp_path / "redis", free_port()).start()
+    try:
+        replicas = [ConfiguredLockStore(SimpleNamespace(url=redis.url)) for _ in range(3)]  # one client each
+        inside, overlaps, order = [], [], []
+
+        async def message(store, number):
+            async with store.lock("same-conversation", 10):
+                inside.append(number)
+                overlaps.append(len(inside) > 1)
+                order.append(number)
+                await asyncio.sleep(0.01)
+                inside.remove(number)
+
+        async def main():
+            await asyncio.gather(*(message(replicas[n % 3], n) for n in range(12)))
+            # a holder that died: its ticket (lifetime 1 s) does not block the next message for longer
+            replicas[0]._redis(replicas[0]._take, "crashed", time.time(), 1)
+            started = time.monotonic()
+            async with replicas[1].lock("crashed", 10):
+                return time.monotonic() - started
+
+        waited = asyncio.run(main())
+        assert not any(overlaps) and sorted(order) == list(range(12))
+        assert 0.9 < waited < 5
+    finally:
+        redis.stop()
+
+
+def test_the_tracker_store_reads_back_what_rasa_would_and_stores_a_message_id_once(tmp_path):
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    from bot.config import ROOT
+    from bot.privacy.tracker_store import RedactingSQLTrackerStore
+    from bot.tracker_store import ConversationStore
+
+    domain = Domain.load(str(ROOT / "domain.yml"))
+    url = f"sqlite:///{tmp_path / 'tracker.sqlite'}"
+    ours, rasas = ConversationStore(domain=domain, host=url), RedactingSQLTrackerStore(domain=domain, host=url)
+
+    async def main():
+        tracker = await ours.get_or_create_tracker("anna")
+        tracker.update(UserUttered("mit nummer er 12 34 56 78", {"name": "inform", "confidence": 1.0},
+                                   message_id="m1"))
+        tracker.update(ActionExecuted("action_acknowledge_context"))
+        tracker.update(BotUttered("Tak."))
+        await ours.save(tracker)
+        again = await ours.retrieve("anna")
+        again.update(UserUttered("mit nummer er 12 34 56 78", {"name": "inform"}, message_id="m1"))  # resent
+        again.update(BotUttered("Tak."))
+        await ours.save(again)
+        return await ours.retrieve("anna"), await rasas.retrieve("anna")
+
+    read_by_us, read_by_rasa = asyncio.run(main())
+    assert [e.as_dict() for e in read_by_us.events] == [e.as_dict() for e in read_by_rasa.events]
+    stored = [e.text for e in read_by_us.events if isinstance(e, UserUttered)]
+    assert stored == ["mit nummer er [telefonnummer fjernet]"]  # redacted, and once
