@@ -1,7 +1,7 @@
 """Rasa's SQL tracker store, with personal data redacted before any event is written.
 
-Configured in endpoints.yml (`type: bot.privacy.tracker_store.RedactingSQLTrackerStore`); the URL comes
-from TRACKER_STORE_URL (SQLite file by default, PostgreSQL in production). The conversation in memory
+endpoints.yml names its subclass `bot.tracker_store.ConversationStore` (faster queries, outage handling);
+the URL comes from TRACKER_STORE_URL (SQLite file by default, PostgreSQL in production). The conversation in memory
 keeps the user's words for the turn in progress, so NLU works on what was typed; what is stored (and
 read back next turn) holds placeholders instead.
 """
