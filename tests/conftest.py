@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -113,19 +114,18 @@ def trained_model() -> Path:
     return train(settings)
 
 
-@pytest.fixture(scope="session")
-def assistant(trained_model, kb_url, tmp_path_factory):
-    """The real action server, Rasa server and web app on free ports, with a temporary tracker store."""
+@contextmanager
+def running_stack(folder: Path, kb_url: str, extra_env: dict | None = None):
+    """Action server, Rasa server and web app on free ports with their own tracker store in `folder`;
+    their logs are printed when start-up fails. `extra_env` configures channels (Slack, Teams, …)."""
     from bot.processes import make_stack
 
-    folder = tmp_path_factory.mktemp("assistant")
     rasa_port, web_port = free_port(), free_port()
+    env = {"KB_DATABASE_URL": kb_url, "TRACKER_STORE_URL": f"sqlite:///{folder / 'tracker.sqlite'}",
+           "FORLOB_WEB_URL": f"http://127.0.0.1:{web_port}", "FORLOB_RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+           **(extra_env or {})}
     stack = make_stack(load_settings(), rasa_port=rasa_port, action_port=free_port(), web_port=web_port,
-                       extra_env={"KB_DATABASE_URL": kb_url, "RASA_API_TOKEN": API_TOKEN,
-                                  "TRACKER_STORE_URL": f"sqlite:///{folder / 'tracker.sqlite'}",
-                                  "FORLOB_WEB_URL": f"http://127.0.0.1:{web_port}",
-                                  "FORLOB_RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}"},
-                       log_dir=folder / "logs")
+                       extra_env=env, log_dir=folder / "logs")
     stack.tracker_db = folder / "tracker.sqlite"
     try:
         stack.start()
@@ -133,5 +133,14 @@ def assistant(trained_model, kb_url, tmp_path_factory):
         for log in (folder / "logs").glob("*.log"):
             print(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}")
         raise
-    yield stack
-    stack.stop()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def assistant(trained_model, kb_url, tmp_path_factory):
+    """The real action server, Rasa server and web app on free ports, with a temporary tracker store."""
+    with running_stack(tmp_path_factory.mktemp("assistant"), kb_url, {"RASA_API_TOKEN": API_TOKEN}) as stack:
+        yield stack

@@ -19,8 +19,7 @@ from slack_sdk.signature import SignatureVerifier
 from actions.answers import answer_message
 from bot.channels.slack import RecentEvents, user_text
 from bot.channels.slack_blocks import SECTION_LIMIT, render_message, split_sections, to_mrkdwn
-from bot.config import load_settings
-from tests.conftest import free_port
+from tests.conftest import free_port, running_stack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"
@@ -189,26 +188,10 @@ def slack_api():
 
 @pytest.fixture(scope="module")
 def slack_stack(trained_model, kb_url, slack_api, tmp_path_factory):
-    from bot.processes import make_stack
-
-    folder = tmp_path_factory.mktemp("slack")
-    rasa_port, web_port = free_port(), free_port()
-    stack = make_stack(load_settings(), rasa_port=rasa_port, action_port=free_port(), web_port=web_port,
-                       log_dir=folder / "logs",
-                       extra_env={"KB_DATABASE_URL": kb_url,
-                                  "TRACKER_STORE_URL": f"sqlite:///{folder / 'tracker.sqlite'}",
-                                  "FORLOB_WEB_URL": f"http://127.0.0.1:{web_port}",
-                                  "FORLOB_RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
-                                  "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-                                  "SLACK_API_URL": slack_api.url})
-    try:
-        stack.start()
-    except Exception:
-        for log in (folder / "logs").glob("*.log"):
-            print(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}")
-        raise
-    yield stack
-    stack.stop()
+    with running_stack(tmp_path_factory.mktemp("slack"), kb_url,
+                       {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
+                        "SLACK_API_URL": slack_api.url}) as stack:
+        yield stack
 
 
 # -- Slack's requests --------------------------------------------------------------------------------------

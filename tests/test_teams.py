@@ -21,8 +21,7 @@ from actions.replies import text as bot_text
 from bot.channels.teams import message_text
 from bot.channels.teams_auth import MicrosoftUnavailable, TokenProvider
 from bot.channels.teams_cards import ADAPTIVE_CARD, render
-from bot.config import load_settings
-from tests.conftest import free_port
+from tests.conftest import running_stack
 
 APP_ID = "6f1c0a52-4d0e-4b7b-9a1e-0c1d2e3f4a5b"
 APP_PASSWORD = "test-client-secret"
@@ -157,25 +156,12 @@ def microsoft():
 @pytest.fixture(scope="module")
 def teams(trained_model, kb_url, microsoft, tmp_path_factory):
     """Action server + Rasa server whose Teams channel talks to the fakes above."""
-    from bot.processes import make_stack
-
-    folder = tmp_path_factory.mktemp("teams")
-    stack = make_stack(load_settings(), rasa_port=free_port(), action_port=free_port(), log_dir=folder / "logs",
-                       extra_env={"KB_DATABASE_URL": kb_url,
-                                  "TRACKER_STORE_URL": f"sqlite:///{folder / 'tracker.sqlite'}",
-                                  "TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": APP_PASSWORD,
-                                  "TEAMS_TENANT_ID": TENANT_ID,
-                                  "TEAMS_OPENID_METADATA_URL": f"{microsoft.url}/openid",
-                                  "TEAMS_TOKEN_URL": f"{microsoft.url}/{{tenant}}/oauth2/v2.0/token"})
-    try:
-        stack.start()
-    except Exception:
-        for log in (folder / "logs").glob("*.log"):
-            print(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}")
-        raise
-    stack.webhook = f"{stack.rasa_url}/webhooks/teams/webhook"
-    yield stack
-    stack.stop()
+    with running_stack(tmp_path_factory.mktemp("teams"), kb_url,
+                       {"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": APP_PASSWORD, "TEAMS_TENANT_ID": TENANT_ID,
+                        "TEAMS_OPENID_METADATA_URL": f"{microsoft.url}/openid",
+                        "TEAMS_TOKEN_URL": f"{microsoft.url}/{{tenant}}/oauth2/v2.0/token"}) as stack:
+        stack.webhook = f"{stack.rasa_url}/webhooks/teams/webhook"
+        yield stack
 
 
 def post(teams, body, token: str | None) -> requests.Response:
