@@ -32,7 +32,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from urllib.parse import urlsplit
 
 from bot.availability import RETRY_AFTER_SECONDS, UNAVAILABLE_TEXT
 from bot.config import Settings, cluster_settings
-from bot.processes import Stack, StartupError, make_stack
+from bot.processes import Stack, StartupError, make_stack, supervise
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 # How this machine kind starts its shared services (/work/.library/env/machines/python-svc.md); used only
@@ -272,43 +271,28 @@ def start_cluster(settings: Settings, replicas: int, port: int | None = None,
 def run_cluster(settings: Settings, replicas: int) -> int:
     """`make cluster`: start everything, print where to talk to it, stop everything on Ctrl-C."""
     settings = cluster_settings(settings)
-    stopping = []
+    started: list[Cluster] = []  # empty until start_cluster returns
 
-    def _stop(signum, _frame):
-        stopping.append(signum)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    cluster = None
-    try:
-        started = time.monotonic()
+    def start() -> Cluster:
         if settings.tracker_store_url.startswith("postgresql"):  # any SQLAlchemy URL works; this is the usual one
             ensure_service("postgresql", settings.tracker_store_url)
             ensure_database(settings.tracker_store_url)
         ensure_service("redis", settings.lock_store_url)
-        cluster = start_cluster(settings, replicas)
+        started.append(start_cluster(settings, replicas))
+        return started[0]
+
+    def banner(cluster: Cluster, seconds: float) -> str:
         where = {name: re.sub(r"//[^@/]*@", "//", url) for name, url in (  # without user and password
             ("samtaler", settings.tracker_store_url), ("låse", settings.lock_store_url))}
-        print(f"\nForløbsguiden kører med {replicas} replikaer bag nginx "
-              f"(klar efter {time.monotonic() - started:.0f} s).\n"
-              f"  REST:      POST {cluster.url}/webhooks/rest/webhook  {{\"sender\": \"…\", \"message\": \"hej\"}}\n"
-              f"  socket.io: {cluster.url}/socket.io\n"
-              f"  Samtaler:  {where['samtaler']}   Låse: {where['låse']}\n"
-              f"  Logfiler:  {cluster.workdir}\n"
-              f"Tryk Ctrl-C for at stoppe.", flush=True)
-        while cluster.running():
-            time.sleep(1)
-        print("En proces stoppede uventet; stopper resten.", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nStopper …", flush=True)
-        return 0
-    except StartupError as exc:
-        print(f"Kunne ikke starte: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stopping short
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if cluster is not None:
+        return (f"\nForløbsguiden kører med {replicas} replikaer bag nginx (klar efter {seconds:.0f} s).\n"
+                f"  REST:      POST {cluster.url}/webhooks/rest/webhook  {{\"sender\": \"…\", \"message\": \"hej\"}}\n"
+                f"  socket.io: {cluster.url}/socket.io\n"
+                f"  Samtaler:  {where['samtaler']}   Låse: {where['låse']}\n"
+                f"  Logfiler:  {cluster.workdir}\n"
+                f"Tryk Ctrl-C for at stoppe.")
+
+    def stop() -> None:
+        for cluster in started:
             cluster.stop()
+
+    return supervise(start, banner, lambda: started[0].running(), stop)

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from bot.config import Settings, rasa_environment
 from bot.training import model_path
@@ -137,27 +138,21 @@ def make_stack(settings: Settings, rasa_port: int | None = None, action_port: in
     return Stack(settings, rasa_port, action_port, web_port, env, log_dir)
 
 
-def run_forever(settings: Settings) -> int:
-    """`make run`: start everything, print where to talk to it, stop everything on Ctrl-C."""
-    stack = make_stack(settings)
-    stopping = []
-
-    def _stop(signum, _frame):
-        stopping.append(signum)
+def supervise(start: Callable[[], object], banner: Callable[[object, float], str],
+              running: Callable[[], bool], stop: Callable[[], None]) -> int:
+    """Shared by `make run` and `make cluster`: start, print `banner(started, seconds)`, wait until Ctrl-C,
+    SIGTERM or a process ending, then `stop()` (also after a failed start)."""
+    def _stop(_signum, _frame):
         raise KeyboardInterrupt
 
     # set both explicitly: a shell that starts us in the background leaves SIGINT ignored
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
-        started = time.monotonic()
-        stack.start()
-        print(f"\nForløbsguiden kører (klar efter {time.monotonic() - started:.0f} s).\n"
-              f"  REST:      POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"…\", \"message\": \"hej\"}}\n"
-              f"  socket.io: {stack.rasa_url}/socket.io\n"
-              f"  Webwidget: {stack.web_url}/  (demoside med chatten)\n"
-              f"Tryk Ctrl-C for at stoppe.", flush=True)
-        while all(p.poll() is None for p in stack.processes):
+        began = time.monotonic()
+        started = start()
+        print(banner(started, time.monotonic() - began), flush=True)
+        while running():
             time.sleep(1)
         print("En proces stoppede uventet; stopper resten.", file=sys.stderr)
         return 1
@@ -168,7 +163,23 @@ def run_forever(settings: Settings) -> int:
         print(f"Kunne ikke starte: {exc}", file=sys.stderr)
         return 1
     finally:
-        stack.stop()
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the stopping short
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop()
+
+
+def run_forever(settings: Settings) -> int:
+    """`make run`: start everything, print where to talk to it, stop everything on Ctrl-C."""
+    stack = make_stack(settings)
+
+    def banner(_stack, seconds: float) -> str:
+        return (f"\nForløbsguiden kører (klar efter {seconds:.0f} s).\n"
+                f"  REST:      POST {stack.rasa_url}/webhooks/rest/webhook  {{\"sender\": \"…\", \"message\": \"hej\"}}\n"
+                f"  socket.io: {stack.rasa_url}/socket.io\n"
+                f"  Webwidget: {stack.web_url}/  (demoside med chatten)\n"
+                f"Tryk Ctrl-C for at stoppe.")
+
+    return supervise(stack.start, banner, lambda: all(p.poll() is None for p in stack.processes), stack.stop)
 
 
 def chat(settings: Settings) -> int:
