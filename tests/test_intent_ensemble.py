@@ -1,0 +1,86 @@
+"""IntentEnsemble: Rasa's own featurizer in front, a DIET-like ranking on the message, the average out."""
+from __future__ import annotations
+
+import pytest
+
+from bot.nlp.intent_ensemble import IntentEnsemble
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+TRAINING = {
+    "greet": ["hej", "hej med dig", "goddag", "godmorgen", "hejsa"],
+    "ask_aflastning": ["aflastning", "kan vi få aflastning", "vi har brug for en pause", "aflastningsfamilie",
+                       "weekendaflastning"],
+    "ask_klage": ["klage", "hvordan klager jeg", "vi vil klage over afgørelsen", "klagefrist", "ankestyrelsen"],
+}
+
+
+@pytest.fixture
+def components(tmp_path):
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test")
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    featurizer = CountVectorsFeaturizer.create(CountVectorsFeaturizer.get_default_config(), storage,
+                                               Resource("cvf"), context)
+    ensemble = IntentEnsemble.create({**IntentEnsemble.get_default_config(), "diet_weight": 0.25}, storage,
+                                     Resource("ensemble"), context)
+    data = TrainingData([Message.build(text=text, intent=intent) for intent, texts in TRAINING.items()
+                         for text in texts])
+    tokenizer.process_training_data(data)
+    featurizer.train(data)
+    featurizer.process_training_data(data)
+    ensemble.train(data)
+    return tokenizer, featurizer, ensemble, storage, context, data
+
+
+def featurized(components, text: str, ranking: list[dict] | None = None) -> Message:
+    tokenizer, featurizer = components[:2]
+    message = Message.build(text=text)
+    tokenizer.process([message])
+    featurizer.process([message])
+    if ranking is not None:
+        message.set("intent_ranking", ranking)
+    return message
+
+
+def test_alone_it_ranks_by_its_own_probabilities(components):
+    ensemble = components[2]
+    message = ensemble.process([featurized(components, "hvordan klager vi")])[0]
+    ranking = message.get("intent_ranking")
+    assert message.get("intent")["name"] == "ask_klage"
+    assert sum(entry["confidence"] for entry in ranking) == pytest.approx(1.0)
+    assert [entry["confidence"] for entry in ranking] == sorted((e["confidence"] for e in ranking), reverse=True)
+
+
+def test_the_earlier_ranking_is_averaged_in_with_its_weight(components):
+    ensemble = components[2]
+    own = {e["name"]: e["confidence"]
+           for e in ensemble.process([featurized(components, "aflastning")])[0].get("intent_ranking")}
+    diet = [{"name": "greet", "confidence": 0.9}, {"name": "ask_aflastning", "confidence": 0.1}]
+    message = ensemble.process([featurized(components, "aflastning", diet)])[0]
+    combined = {e["name"]: e["confidence"] for e in message.get("intent_ranking")}
+    assert combined["greet"] == pytest.approx(0.25 * 0.9 + 0.75 * own["greet"])
+    assert combined["ask_aflastning"] == pytest.approx(0.25 * 0.1 + 0.75 * own["ask_aflastning"])
+    assert combined["ask_klage"] == pytest.approx(0.75 * own["ask_klage"])  # absent from the earlier ranking
+    assert message.get("intent")["name"] == max(combined, key=combined.get)
+    assert sum(combined.values()) == pytest.approx(1.0)
+
+
+def test_training_labels_are_left_alone(components):
+    ensemble, data = components[2], components[5]
+    before = [example.get("intent") for example in data.training_examples]
+    ensemble.process_training_data(data)
+    assert [example.get("intent") for example in data.training_examples] == before
+
+
+def test_a_loaded_model_predicts_what_the_trained_one_did(components):
+    ensemble, storage, context = components[2], components[3], components[4]
+    loaded = IntentEnsemble.load(ensemble.config, storage, Resource("ensemble"), context)
+    for text in ("godmorgen", "klagefrist", "en pause"):
+        assert (loaded.process([featurized(components, text)])[0].get("intent_ranking")
+                == ensemble.process([featurized(components, text)])[0].get("intent_ranking"))
