@@ -30,10 +30,10 @@ def components(tmp_path):
                          for text in texts])
     tokenizer.process_training_data(data)
     ensemble.train(data)
-    return tokenizer, ensemble, storage, context, data
+    return tokenizer, ensemble, storage, context
 
 
-def featurized(components, text: str, ranking: list[dict] | None = None) -> Message:
+def tokenized(components, text: str, ranking: list[dict] | None = None) -> Message:
     message = Message.build(text=text)
     components[0].process([message])
     if ranking is not None:
@@ -43,7 +43,7 @@ def featurized(components, text: str, ranking: list[dict] | None = None) -> Mess
 
 def test_alone_it_ranks_by_its_own_probabilities(components):
     ensemble = components[1]
-    message = ensemble.process([featurized(components, "hvordan klager vi")])[0]
+    message = ensemble.process([tokenized(components, "hvordan klager vi")])[0]
     ranking = message.get("intent_ranking")
     assert message.get("intent")["name"] == "ask_klage"
     assert sum(entry["confidence"] for entry in ranking) == pytest.approx(1.0)
@@ -53,9 +53,9 @@ def test_alone_it_ranks_by_its_own_probabilities(components):
 def test_the_earlier_ranking_is_averaged_in_with_its_weight(components):
     ensemble = components[1]
     own = {e["name"]: e["confidence"]
-           for e in ensemble.process([featurized(components, "aflastning")])[0].get("intent_ranking")}
+           for e in ensemble.process([tokenized(components, "aflastning")])[0].get("intent_ranking")}
     diet = [{"name": "greet", "confidence": 0.9}, {"name": "ask_aflastning", "confidence": 0.1}]
-    message = ensemble.process([featurized(components, "aflastning", diet)])[0]
+    message = ensemble.process([tokenized(components, "aflastning", diet)])[0]
     combined = {e["name"]: e["confidence"] for e in message.get("intent_ranking")}
     assert combined["greet"] == pytest.approx(0.25 * 0.9 + 0.75 * own["greet"])
     assert combined["ask_aflastning"] == pytest.approx(0.25 * 0.1 + 0.75 * own["ask_aflastning"])
@@ -68,5 +68,5 @@ def test_a_loaded_model_predicts_what_the_trained_one_did(components):
     ensemble, storage, context = components[1:4]
     loaded = IntentEnsemble.load(ensemble.config, storage, Resource("ensemble"), context)
     for text in ("godmorgen", "klagefrist", "en pause"):
-        assert (loaded.process([featurized(components, text)])[0].get("intent_ranking")
-                == ensemble.process([featurized(components, text)])[0].get("intent_ranking"))
+        assert (loaded.process([tokenized(components, text)])[0].get("intent_ranking")
+                == ensemble.process([tokenized(components, text)])[0].get("intent_ranking"))
