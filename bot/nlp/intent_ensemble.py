@@ -3,7 +3,7 @@
 Why: DIET and a linear model err on different utterances (in cross-validation they shared fewer than half
 of their misses), so their averaged probabilities are right more often than either alone. The linear model
 has its own, larger vocabularies (lemma unigrams and bigrams, up to 20 000 character n-grams): it needs
-them to be good, and DIET trains twice as slowly on them without getting better.
+them to be good, and DIET's epochs take twice as long on them.
 
 Usage in config.yml, after DIETClassifier (and the tokenizer that sets lemmas) and before
 FallbackClassifier, which then judges the averaged confidence:
@@ -62,21 +62,21 @@ class IntentEnsemble(GraphComponent, IntentClassifier):
                execution_context: ExecutionContext) -> "IntentEnsemble":
         return cls(config, model_storage, resource)
 
-    @staticmethod
-    def _texts(messages: List[Message]) -> tuple[list[str], list[str]]:
-        """(lemmas joined by spaces, lower-cased text) per message."""
+    def _features(self, messages: List[Message], fit: bool = False):
+        """Lemma 1–2-gram counts beside character n-gram counts of the lower-cased text, one row per message."""
         lemmas = [" ".join(token.lemma.lower() for token in message.get(TOKENS_NAMES[TEXT]) or [])
                   for message in messages]
-        return lemmas, [(message.get(TEXT) or "").lower() for message in messages]
+        texts = [(message.get(TEXT) or "").lower() for message in messages]
+        if fit:
+            return hstack([self.words.fit_transform(lemmas), self.chars.fit_transform(texts)]).tocsr()
+        return hstack([self.words.transform(lemmas), self.chars.transform(texts)]).tocsr()
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
         if not examples:
             logger.debug("No intent examples: IntentEnsemble is not trained.")
             return self._resource
-        lemmas, texts = self._texts(examples)
-        features = hstack([self.words.fit_transform(lemmas), self.chars.fit_transform(texts)]).tocsr()
-        self.clf.fit(features, [e.get(INTENT) for e in examples])
+        self.clf.fit(self._features(examples, fit=True), [e.get(INTENT) for e in examples])
         import skops.io as sio
 
         with self._model_storage.write_to(self._resource) as folder:
@@ -100,8 +100,7 @@ class IntentEnsemble(GraphComponent, IntentClassifier):
         """Replace the message's intent and ranking by the weighted average of the earlier ranking and ours."""
         if not messages or not hasattr(self.clf, "classes_"):
             return messages
-        lemmas, texts = self._texts(messages)
-        probabilities = self.clf.predict_proba(hstack([self.words.transform(lemmas), self.chars.transform(texts)]))
+        probabilities = self.clf.predict_proba(self._features(messages))
         for message, row in zip(messages, probabilities):
             earlier = {entry[INTENT_NAME_KEY]: entry[PREDICTED_CONFIDENCE_KEY]
                        for entry in message.get(INTENT_RANKING_KEY) or []}
