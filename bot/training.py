@@ -1,4 +1,5 @@
-"""Training: one fixed model file, retrained only when config, domain, data or the spaCy pipeline changed.
+"""Training: one fixed model file, retrained only when config, domain, data, the spaCy pipeline or our own
+NLU components changed.
 
 A fingerprint of those inputs is stored next to the model; an unchanged fingerprint skips training.
 """
@@ -18,6 +19,7 @@ def fingerprint(settings: Settings) -> str:
     digest = hashlib.sha256()
     root = settings.root
     inputs = [root / "config.yml", root / "domain.yml", *sorted((root / "data").rglob("*.yml")),
+              *sorted((root / "bot" / "nlp").glob("*.py")),
               *sorted(p for p in settings.spacy_model_dir.rglob("*") if p.is_file())]
     for path in inputs:
         digest.update(str(path.relative_to(root) if path.is_relative_to(root) else path.name).encode())

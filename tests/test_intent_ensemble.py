@@ -70,3 +70,19 @@ def test_a_loaded_model_predicts_what_the_trained_one_did(components):
     for text in ("godmorgen", "klagefrist", "en pause"):
         assert (loaded.process([tokenized(components, text)])[0].get("intent_ranking")
                 == ensemble.process([tokenized(components, text)])[0].get("intent_ranking"))
+
+
+def test_with_two_intents_both_are_ranked(tmp_path):
+    """A linear machine gives one decision value for two classes; the ranking must still hold both."""
+    storage, context = LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), "test")
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+    ensemble = IntentEnsemble.create(IntentEnsemble.get_default_config(), storage, Resource("two"), context)
+    data = TrainingData([Message.build(text=text, intent=intent) for intent in ("greet", "ask_klage")
+                         for text in TRAINING[intent]])
+    tokenizer.process_training_data(data)
+    ensemble.train(data)
+    message = Message.build(text="klagefrist")
+    tokenizer.process([message])
+    ranking = ensemble.process([message])[0].get("intent_ranking")
+    assert [entry["name"] for entry in ranking] == ["ask_klage", "greet"]
+    assert sum(entry["confidence"] for entry in ranking) == pytest.approx(1.0)
