@@ -2,7 +2,7 @@
 per-intent F1 on the held-out set, entity accuracy, and one-message latency through the REST webhook.
 
 Run: `python -m benchmarks.nlu [--cross-validation]` (the 5-fold cross-validation retrains five times,
-about 10 minutes on 2 cores). Starts its own action and Rasa servers on free ports.
+about 25 minutes on 2 cores). Starts its own action and Rasa servers on free ports.
 """
 from __future__ import annotations
 
