@@ -86,3 +86,13 @@ def test_with_two_intents_both_are_ranked(tmp_path):
     ranking = ensemble.process([message])[0].get("intent_ranking")
     assert [entry["name"] for entry in ranking] == ["ask_klage", "greet"]
     assert sum(entry["confidence"] for entry in ranking) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("text", ["", "€€€"])
+def test_a_message_without_known_ngrams_is_not_guessed(components, text):
+    """Without features the machine abstains (equal shares), so only the earlier ranking can be confident."""
+    ensemble = components[1]
+    message = ensemble.process([tokenized(components, text, [{"name": "greet", "confidence": 0.4}])])[0]
+    combined = {e["name"]: e["confidence"] for e in message.get("intent_ranking")}
+    assert combined == pytest.approx({"greet": 0.25 * 0.4 + 0.75 / 3, "ask_aflastning": 0.75 / 3,
+                                      "ask_klage": 0.75 / 3})

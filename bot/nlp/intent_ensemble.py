@@ -102,11 +102,17 @@ class IntentEnsemble(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource, parts)
 
     def _probabilities(self, features) -> np.ndarray:
-        """Softmax over the decision values; with two intents the machine gives one value, for the second class."""
+        """Softmax over the decision values; with two intents the machine gives one value, for the second class.
+
+        A message with none of the known n-grams (empty, only unseen characters) would be ranked by the
+        intercepts alone, which the temperature turns into a confident guess; it gets equal probabilities.
+        """
         decision = self.clf.decision_function(features)
         if decision.ndim == 1:
             decision = np.column_stack([-decision, decision])
-        return softmax(self.config["temperature"] * decision, axis=1)
+        probabilities = softmax(self.config["temperature"] * decision, axis=1)
+        probabilities[features.getnnz(axis=1) == 0] = 1.0 / probabilities.shape[1]
+        return probabilities
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Replace the message's intent and ranking by the weighted average of the earlier ranking and ours."""
