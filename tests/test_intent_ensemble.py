@@ -19,18 +19,22 @@ TRAINING = {
 }
 
 
-@pytest.fixture
-def components(tmp_path):
-    storage = LocalModelStorage(tmp_path)
-    context = ExecutionContext(GraphSchema({}), "test")
+def trained(tmp_path, intents, **config) -> tuple:
+    """A whitespace tokenizer and an ensemble trained on TRAINING's examples of the given intents."""
+    storage, context = LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), "test")
     tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
-    ensemble = IntentEnsemble.create({**IntentEnsemble.get_default_config(), "diet_weight": 0.25}, storage,
+    ensemble = IntentEnsemble.create({**IntentEnsemble.get_default_config(), **config}, storage,
                                      Resource("ensemble"), context)
-    data = TrainingData([Message.build(text=text, intent=intent) for intent, texts in TRAINING.items()
-                         for text in texts])
+    data = TrainingData([Message.build(text=text, intent=intent) for intent in intents
+                         for text in TRAINING[intent]])
     tokenizer.process_training_data(data)
     ensemble.train(data)
     return tokenizer, ensemble, storage, context
+
+
+@pytest.fixture
+def components(tmp_path):
+    return trained(tmp_path, TRAINING, diet_weight=0.25)
 
 
 def tokenized(components, text: str, ranking: list[dict] | None = None) -> Message:
@@ -74,15 +78,8 @@ def test_a_loaded_model_predicts_what_the_trained_one_did(components):
 
 def test_with_two_intents_both_are_ranked(tmp_path):
     """A linear machine gives one decision value for two classes; the ranking must still hold both."""
-    storage, context = LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), "test")
-    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
-    ensemble = IntentEnsemble.create(IntentEnsemble.get_default_config(), storage, Resource("two"), context)
-    data = TrainingData([Message.build(text=text, intent=intent) for intent in ("greet", "ask_klage")
-                         for text in TRAINING[intent]])
-    tokenizer.process_training_data(data)
-    ensemble.train(data)
-    message = Message.build(text="klagefrist")
-    tokenizer.process([message])
+    two = trained(tmp_path, ["greet", "ask_klage"])
+    ensemble, message = two[1], tokenized(two, "klagefrist")
     ranking = ensemble.process([message])[0].get("intent_ranking")
     assert [entry["name"] for entry in ranking] == ["ask_klage", "greet"]
     assert sum(entry["confidence"] for entry in ranking) == pytest.approx(1.0)
