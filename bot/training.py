@@ -31,6 +31,12 @@ def model_path(settings: Settings) -> Path:
     return settings.models_dir / f"{MODEL_NAME}.tar.gz"
 
 
+def rasa_train_command(out_dir: Path | str) -> list[str]:
+    """`rasa train` on the project's config, domain and data, writing models/forlob.tar.gz's name into out_dir."""
+    return [sys.executable, "-m", "rasa", "train", "--config", "config.yml", "--domain", "domain.yml",
+            "--data", "data", "--out", str(out_dir), "--fixed-model-name", MODEL_NAME, "--force"]
+
+
 def train(settings: Settings, force: bool = False) -> Path:
     """Train into models/forlob.tar.gz unless the stored fingerprint matches; returns the model path."""
     target = model_path(settings)
@@ -40,9 +46,7 @@ def train(settings: Settings, force: bool = False) -> Path:
         stamp.touch()
         return target
     settings.models_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "rasa", "train", "--config", "config.yml", "--domain", "domain.yml",
-               "--data", "data", "--out", str(settings.models_dir), "--fixed-model-name", MODEL_NAME,
-               "--force"]
-    subprocess.run(command, cwd=settings.root, env=rasa_environment(settings), check=True)
+    subprocess.run(rasa_train_command(settings.models_dir), cwd=settings.root, env=rasa_environment(settings),
+                   check=True)
     stamp.write_text(current + "\n")
     return target

@@ -1,0 +1,77 @@
+"""Full Rasa training time, and where it goes: `rasa train --force` as `make train` runs it, into a temporary
+folder (models/ is left alone), with each line of Rasa's log stamped as it arrives.
+
+Run: `python -m benchmarks.training [--runs N]` on an otherwise quiet machine (target: ≤ 5 min on 2 cores).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from bot.config import ROOT, load_settings, rasa_environment
+from bot.training import rasa_train_command
+
+COMPONENT = re.compile(r"(Starting to train|Finished training) component '([^']+)'")
+EPOCHS = re.compile(r"Epochs: 100%\|[^|]*\| (\d+)/\d+ \[(\d+):(\d+)<")
+
+
+def phases(stamped_lines) -> dict:
+    """From (seconds since start, log line) pairs: the seconds each component trained and DIET's seconds per epoch."""
+    began, components, epoch_line = {}, {}, None
+    for now, line in stamped_lines:
+        for chunk in line.split("\r"):  # tqdm rewrites its progress line with carriage returns
+            match = COMPONENT.search(chunk)
+            if match and match.group(1).startswith("Starting"):
+                began[match.group(2)] = now
+            elif match:
+                name = match.group(2)
+                components[name] = components.get(name, 0.0) + now - began.pop(name, now)
+            epoch_line = EPOCHS.search(chunk) or epoch_line
+    result = {"components": components}
+    if epoch_line:
+        epochs, minutes, seconds = (int(group) for group in epoch_line.groups())
+        result["epoch"] = (60 * minutes + seconds) / epochs
+    return result
+
+
+def timed_training() -> dict:
+    """Wall time of one forced training, with its phases."""
+    with tempfile.TemporaryDirectory() as out:
+        started = time.monotonic()
+        process = subprocess.Popen(rasa_train_command(out), cwd=ROOT, env=rasa_environment(load_settings()),
+                                   text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
+        result = phases((time.monotonic() - started, line) for line in process.stdout)
+        if process.wait() != 0:
+            raise SystemExit(f"rasa train failed (exit {process.returncode})")
+        result["total"] = time.monotonic() - started
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    totals = []
+    for run in range(args.runs):
+        result = timed_training()
+        totals.append(result["total"])
+        minutes, seconds = divmod(round(result["total"]), 60)
+        print(f"run {run + 1}: full training {minutes} min {seconds:02d} s (target ≤ 5 min)")
+        trained = sum(result["components"].values())
+        for name, seconds_spent in sorted(result["components"].items(), key=lambda item: -item[1])[:5]:
+            print(f"  {name:<28} {seconds_spent:6.1f} s")
+        print(f"  {'everything else':<28} {result['total'] - trained:6.1f} s (start-up, validation, "
+              f"featurising between components, packaging)")
+        if "epoch" in result:
+            print(f"  DIET: {result['epoch']:.1f} s per epoch on average")
+    if args.runs > 1:
+        print(f"median of {args.runs} runs: {statistics.median(totals):.0f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
