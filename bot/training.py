@@ -32,7 +32,7 @@ def model_path(settings: Settings) -> Path:
 
 
 def rasa_train_command(out_dir: Path | str) -> list[str]:
-    """`rasa train` on the project's config, domain and data, writing models/forlob.tar.gz's name into out_dir."""
+    """A forced `rasa train` on the project's config, domain and data, writing forlob.tar.gz into out_dir."""
     return [sys.executable, "-m", "rasa", "train", "--config", "config.yml", "--domain", "domain.yml",
             "--data", "data", "--out", str(out_dir), "--fixed-model-name", MODEL_NAME, "--force"]
 
