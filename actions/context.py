@@ -2,7 +2,7 @@
 
 `action_validate_slot_mappings` runs after every user message (Rasa 3): a municipality entity becomes the
 canonical name plus its region on today's date, a diagnosis becomes its KB id, an age becomes a number
-and a life phase, and "jeg er 17" makes the writer a young person.
+and a life phase ("fylder 18 til foråret" is 17 today), and "jeg er 17" makes the writer a young person.
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from knowledge_base.store import KnowledgeBase
 
 ROLES = ("foraelder", "fagperson", "ung")
 SELF_AGE = re.compile(r"\bjeg er (\d{1,2})\b", re.IGNORECASE)
+TURNS = re.compile(r"\bfylder (?:snart )?(\d{1,2})\b", re.IGNORECASE)
 PLACE_PHRASE = re.compile(r"\b(?:bor (?:i|på)|flyttet til|kommune(?:n)? er|fra) ([A-ZÆØÅa-zæøå][\wæøåÆØÅ-]{2,})"
                           r"|\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,}) [Kk]ommune\b")
 ROLE_NAMES = {"foraelder": "forælder", "fagperson": "fagperson", "ung": "ung"}
@@ -59,10 +60,14 @@ class ValidateSlotMappings(KnowledgeMixin, ValidationAction):
             return {slots.AGE: None}
         if not 0 <= age <= 30:
             return {slots.AGE: None}
+        text = tracker.latest_message.get("text") or ""
+        turns = TURNS.search(text)
+        if turns and float(turns.group(1)) == age and age >= 1:
+            age -= 1  # "hun fylder 18 til foråret": she is 17 now, in the phase that prepares adulthood
         result = {slots.AGE: age}
         phase = self.kb.life_phase(int(age))
         result[slots.LIFE_PHASE] = phase["id"] if phase else None
-        said = SELF_AGE.search(tracker.latest_message.get("text") or "")
+        said = SELF_AGE.search(text)
         if said and not tracker.get_slot(slots.ROLE) and float(said.group(1)) == age:
             result[slots.ROLE] = "ung"
         return result

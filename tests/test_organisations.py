@@ -120,6 +120,16 @@ def test_jeg_er_17_makes_the_writer_a_young_person(kb, tracker, dispatcher, doma
     assert result["role"] == "ung" and result["life_phase"] == "16-17"
 
 
+@pytest.mark.parametrize("text, value, age, phase", [
+    ("min datter fylder 18 til foråret, hvad sker der så?", "18", 17.0, "16-17"),
+    ("han fylder snart 16", "16", 15.0, "6-15"),
+    ("hun er 18 og fylder 19 til sommer", "18", 18.0, "18-25"),
+])
+def test_turning_n_means_n_minus_one_today(kb, tracker, dispatcher, domain, text, value, age, phase):
+    result = ValidateSlotMappings(kb).validate_age(value, dispatcher, tracker(text=text), domain)
+    assert (result["age"], result["life_phase"]) == (age, phase)
+
+
 async def test_context_is_said_back(kb, tracker, dispatcher, domain):
     await ActionAcknowledgeContext(kb).run(dispatcher, tracker(
         text="jeg er mor til en pige på 16 i Aalborg", intent="inform",
