@@ -39,6 +39,15 @@ def test_a_caseworker_gets_the_checklist_in_a_later_turn(assistant):
     assert any("Tjekliste" in t for t in texts(messages))
 
 
+def test_turning_18_in_spring_gets_the_note_for_the_years_before_18(assistant, kb):
+    """The mission's own question: "fylder 18 til foråret" means 17 today, the phase that prepares adulthood."""
+    messages = say(assistant, "e2e-turning-18", "min datter fylder 18 til foråret, hvad sker der så?")
+    [answer] = payloads(messages, "answer")
+    assert answer["topic"] == "overgang-til-voksenlivet"
+    note = kb.topic("overgang-til-voksenlivet")["phase_notes"]["16-17"]
+    assert any(note in t and "16–17 år" in t for t in texts(messages))
+
+
 def test_municipality_told_once_gives_the_region_later(assistant):
     acknowledged = say(assistant, "e2e-place", "vi bor i Århus")
     assert any("Aarhus (Region Midtjylland)" in t for t in texts(acknowledged))
