@@ -34,7 +34,7 @@ $(STAMP_NLP): $(STAMP_VENV) $(CONTENT) $(wildcard bot/nlp/*.py knowledge_base/*.
 $(STAMP_KB): $(STAMP_VENV) $(STAMP_NLP) $(CONTENT) $(wildcard knowledge_base/*.py)
 	$(PY) -m bot kb build
 
-$(STAMP_MODEL): $(STAMP_NLP) $(TRAINING_DATA)
+$(STAMP_MODEL): $(STAMP_NLP) $(TRAINING_DATA) $(CONTENT)
 	$(PY) -m bot train
 
 # Browser tests use Debian's headless Chromium; install it where we may (root), otherwise say how.

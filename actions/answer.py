@@ -1,26 +1,152 @@
-"""Answers a topic question (one intent per KB topic) for the user's role and life phase."""
+"""Answers a question: which entry of the knowledge base it asks for, decided by the KB's matcher.
+
+Rasa's NLU only tells the conversational act (a question, telling about oneself, asking for a human …);
+every question-like message (`ask_question`, `out_of_scope`, low NLU confidence, and a message that tells
+the situation and asks in the same breath) comes here. In order:
+
+1. a button that names an entry (`/ask_question{"question_id": …}` or `{"topic_id": …}`) is answered directly;
+2. a long message is read by the question it contains (its last sentences with a question mark);
+3. a question about regions, or about one organisation by name, gets that answer;
+4. the matcher's domain score turns away what is not about our domain, kindly and saying who can help;
+5. a wish for organisations ("hvem kan vi kontakte?") gets the organisation look-up with the context;
+6. a general "hvad kan vi få af hjælp?" gets the overview for the family's life phase;
+7. a confident match is answered: the question entry when one fits, else the topic's overview;
+8. otherwise "Mente du …?" with the likeliest topics, and after two misses in a row a human.
+"""
 from __future__ import annotations
+
+import re
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
-from actions.answers import answer_message, feedback_message
+from actions.answers import (answer_message, feedback_message, overview_message, question_message,
+                             topic_button)
 from actions.base import KnowledgeAction
+from actions.handoff import handoff_message
+from actions.organisations import named_organisation_message, referral_message
+from actions.regions import region_message
+from actions.replies import payload, text as bot_text
 from bot.checklists import read_conversation
+from knowledge_base.referral import find_organisations
+from knowledge_base.store import KnowledgeBase
+from knowledge_base.text import clean, fold, looks_english
+
+ANSWER_CONFIDENCE = 0.45      # a topic this likely is answered
+QUESTION_SHARE = 0.35         # a question entry answers when it holds this share of its topic's probability
+CLARIFY_CONFIDENCE = 0.15     # below this, nothing is offered as "Mente du …?"
+DOMAIN_MIN = 0.5              # below this the message is not about our domain
+RASA_OUT_OF_SCOPE = 0.6       # Rasa's own out_of_scope this sure …
+MATCH_OVERRULES_RASA = 0.8    # … is overruled only by a match this sure
+CLARIFY_OPTIONS = 3
+MISSES_BEFORE_HANDOFF = 2
+STARTER_TOPICS = ("overgang-til-voksenlivet", "1.7", "merudgifter")
+LONG_MESSAGE = 250
+SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+QUESTION_START = re.compile(r"(^|[,.;:–-]\s*|\bog\s+)(hvad|hvordan|hvor|hvem|hvornår|hvorfor|hvilke[nt]?|kan (jeg|vi|man|i)|"
+                            r"skal (jeg|vi|man)|må (jeg|vi)|er der|findes der|har (vi|jeg) ret)\b", re.IGNORECASE)
 
 
-def answer_events(kb, dispatcher: CollectingDispatcher, tracker: Tracker, topic_id: str,
-                  intro: str | None = None) -> list:
-    """Utter the answer and the feedback question; remember the topic, reset the miss counter.
-    From the second answer on, the answer offers the printable meeting checklist."""
-    dispatcher.utter_message(**answer_message(
-        kb, topic_id, tracker.get_slot(slots.ROLE) or slots.DEFAULT_AUDIENCE,
-        life_phase=tracker.get_slot(slots.LIFE_PHASE), region=tracker.get_slot(slots.REGION), intro=intro,
-        offer_checklist=read_conversation(tracker.events).answers >= 1))
+def question_part(text: str) -> str:
+    """What a message asks: a short message whole; of a long story, its last sentences with a question mark
+    (or its last two sentences when none has one)."""
+    if len(text) <= LONG_MESSAGE:
+        return text
+    sentences = [s.strip() for s in SENTENCE.split(text) if s.strip()]
+    asked = [s for s in sentences if s.endswith("?")]
+    return " ".join((asked or sentences)[-2:])
+
+
+def asks_something(text: str) -> bool:
+    """Whether a message that tells the situation also asks a question."""
+    return "?" in text or bool(QUESTION_START.search(text))
+
+
+def wants_organisations(kb: KnowledgeBase, text: str) -> bool:
+    """The phrases in referral.yml (`asks`) that mean "who can we contact?"."""
+    folded = " " + fold(clean(text)) + " "
+    return any(f" {fold(phrase)} " in folded or f" {fold(phrase)}?" in folded
+               for phrase in kb.referral_routes.get("asks") or [])
+
+
+def answer_events(kb: KnowledgeBase, dispatcher: CollectingDispatcher, tracker: Tracker, topic_id: str,
+                  question_id: str | None = None, intro: str | None = None) -> list:
+    """Utter the answer (a question entry, or the topic's overview) and the feedback question; remember the
+    topic, reset the miss counter. From the second answer on, the answer offers the meeting checklist."""
+    audience = tracker.get_slot(slots.ROLE) or slots.DEFAULT_AUDIENCE
+    region = tracker.get_slot(slots.REGION)
+    offer_checklist = read_conversation(tracker.events).answers >= 1
+    if question_id:
+        message = question_message(kb, question_id, audience, region=region, offer_checklist=offer_checklist)
+    else:
+        message = answer_message(kb, topic_id, audience, life_phase=tracker.get_slot(slots.LIFE_PHASE),
+                                 region=region, intro=intro, offer_checklist=offer_checklist)
+    dispatcher.utter_message(**message)
     dispatcher.utter_message(**feedback_message())
     return [SlotSet(slots.TOPIC, topic_id), SlotSet(slots.MISSES, 0.0)]
+
+
+async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
+    """The whole decision described in the module docstring; returns the events to apply."""
+    latest = tracker.latest_message
+    entities = {e.get("entity"): e.get("value") for e in latest.get("entities") or []}
+    region = tracker.get_slot(slots.REGION)
+    audience = tracker.get_slot(slots.ROLE)
+    if entities.get("question_id") and kb.question(str(entities["question_id"])):
+        question = kb.question(str(entities["question_id"]))
+        return answer_events(kb, dispatcher, tracker, question["topic"], question["id"])
+    if entities.get("topic_id") and kb.topic(str(entities["topic_id"])):
+        return answer_events(kb, dispatcher, tracker, str(entities["topic_id"]))
+    text = clean(latest.get("text") or "")
+    if not text or text.startswith("/"):
+        dispatcher.utter_message(text=bot_text("empty_message"), json_message=payload("fallback", region=region))
+        return []
+    asked = question_part(text)
+
+    specific = region_message(kb, asked, tracker) or named_organisation_message(kb, asked, tracker)
+    if specific:
+        dispatcher.utter_message(**specific)
+        return []
+
+    match = kb.match(asked)
+    intent = latest.get("intent") or {}
+    rasa_says_off = intent.get("name") == "out_of_scope" and (intent.get("confidence") or 0) >= RASA_OUT_OF_SCOPE
+    in_domain = (match.domain >= DOMAIN_MIN and (match.topic or match.overview)
+                 and not (rasa_says_off and match.confidence < MATCH_OVERRULES_RASA))
+    if not in_domain and not wants_organisations(kb, asked):
+        key = "english" if looks_english(asked) else "out_of_domain"
+        dispatcher.utter_message(text=bot_text(key), json_message=payload("out_of_scope", region=region))
+        return [SlotSet(slots.MISSES, 0.0)]
+    if wants_organisations(kb, asked):
+        referral = find_organisations(kb, text=asked, diagnosis_id=tracker.get_slot(slots.DIAGNOSIS),
+                                      topic_id=tracker.get_slot(slots.TOPIC), audience=audience,
+                                      age=tracker.get_slot(slots.AGE))
+        dispatcher.utter_message(**referral_message(kb, referral, tracker))
+        return []
+    if match.overview:
+        diagnosis_id = tracker.get_slot(slots.DIAGNOSIS)
+        dispatcher.utter_message(**overview_message(
+            kb, audience=audience, life_phase=tracker.get_slot(slots.LIFE_PHASE),
+            diagnosis=kb.diagnosis(diagnosis_id) if diagnosis_id else None, region=region,
+            starter_topics=STARTER_TOPICS))
+        return []
+    if match.confidence >= ANSWER_CONFIDENCE:
+        question = match.question if match.question_confidence >= QUESTION_SHARE * match.confidence else None
+        return answer_events(kb, dispatcher, tracker, match.topic, question)
+    misses = int(tracker.get_slot(slots.MISSES) or 0) + 1
+    if misses >= MISSES_BEFORE_HANDOFF:
+        dispatcher.utter_message(**handoff_message(kb, intro=bot_text("handoff_after_misses"), region=region))
+        return [SlotSet(slots.MISSES, 0.0)]
+    options = [t for t, p in match.ranked if p >= CLARIFY_CONFIDENCE][:CLARIFY_OPTIONS]
+    if options:
+        dispatcher.utter_message(text=bot_text("clarify"), buttons=[topic_button(kb, t) for t in options],
+                                 json_message=payload("clarify", region=region))
+    else:
+        dispatcher.utter_message(text=bot_text("no_answer"), buttons=[topic_button(kb, t) for t in STARTER_TOPICS],
+                                 json_message=payload("fallback", region=region))
+    return [SlotSet(slots.MISSES, float(misses))]
 
 
 class ActionAnswer(KnowledgeAction):
@@ -28,10 +154,4 @@ class ActionAnswer(KnowledgeAction):
         return "action_answer"
 
     async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        topic_id = self.kb.topic_for_intent(intent or "")
-        if topic_id is None:  # an intent without a topic (a stale model): let search decide
-            from actions.search import ActionSearchKB
-
-            return await ActionSearchKB(self.kb).respond(dispatcher, tracker, domain)
-        return answer_events(self.kb, dispatcher, tracker, topic_id)
+        return await respond_to_question(self.kb, dispatcher, tracker)

@@ -11,8 +11,7 @@ Usage:
             dispatcher.utter_message(text=..., json_message=payload("answer", topic="1.6"))
             return []
 
-`run` answers a message written in English with one Danish line (the assistant speaks Danish) and
-otherwise calls `respond`. Tests hand a KnowledgeBase to the constructor; the action server constructs
+`run` calls `respond` (kept as the one place to add checks every action shares). Tests hand a KnowledgeBase to the constructor; the action server constructs
 actions without arguments, and they then share one KnowledgeBase read from the configured database,
 refreshed when it is rebuilt.
 """
@@ -25,10 +24,8 @@ from functools import lru_cache
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.replies import payload, text as bot_text
 from bot.config import load_settings
 from knowledge_base.store import KnowledgeBase
-from knowledge_base.text import looks_english
 
 REFRESH_SECONDS = 5.0
 
@@ -66,7 +63,4 @@ class KnowledgeAction(KnowledgeMixin, Action, ABC):
         """The action's reply to a Danish message."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        if looks_english(tracker.latest_message.get("text") or ""):
-            dispatcher.utter_message(text=bot_text("english"), json_message=payload("fallback"))
-            return []
         return await self.respond(dispatcher, tracker, domain)

@@ -17,7 +17,8 @@ from rasa_sdk.forms import ValidationAction
 from actions import slots
 from actions.base import KnowledgeAction, KnowledgeMixin
 from actions.organisations import referral_message
-from actions.replies import text as bot_text
+from actions.answer import asks_something, respond_to_question
+from actions.replies import payload, text as bot_text
 from bot.privacy.redaction import redact
 from knowledge_base.referral import Referral
 from knowledge_base.store import KnowledgeBase
@@ -37,7 +38,13 @@ class ValidateSlotMappings(KnowledgeMixin, ValidationAction):
     async def run(self, dispatcher, tracker, domain):
         """Also tells the user, once, when the message held personal data that will not be stored."""
         events = await super().run(dispatcher, tracker, domain)
-        _, found = redact(tracker.latest_message.get("text") or "")
+        text = tracker.latest_message.get("text") or ""
+        role = self.kb.role_in(text)  # the writer's own words (roles.yml) say more than one extracted word
+        if role:
+            events = [e for e in events if e.get("name") != slots.ROLE]
+            if role != tracker.get_slot(slots.ROLE):
+                events.append(SlotSet(slots.ROLE, role))
+        _, found = redact(text)
         if found and not tracker.get_slot(slots.PRIVACY_NOTED):
             dispatcher.utter_message(text=bot_text("privacy_note"))
             events.append(SlotSet(slots.PRIVACY_NOTED, True))
@@ -84,6 +91,10 @@ class ActionAcknowledgeContext(KnowledgeAction):
         return "action_acknowledge_context"
 
     async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        if asks_something(tracker.latest_message.get("text") or ""):
+            # "Vi bor i Vejle og vores søn har Williams syndrom – hvem kan vi kontakte?": the context is
+            # already stored by the slot validation; the question must not be lost
+            return await respond_to_question(self.kb, dispatcher, tracker)
         facts = []
         role = tracker.get_slot(slots.ROLE)
         if role:
@@ -105,11 +116,13 @@ class ActionAcknowledgeContext(KnowledgeAction):
                                                         intro=bot_text("unknown_place", place=place)))
             return []
         if not facts:
-            dispatcher.utter_message(text=bot_text("context_nothing"), json_message={"kind": "clarify"})
+            dispatcher.utter_message(text=bot_text("context_nothing"),
+                                     json_message=payload("clarify", region=tracker.get_slot(slots.REGION)))
             return []
         buttons = [{"title": bot_text("button_find_organisations"), "payload": "/find_organisation"}]
         dispatcher.utter_message(text=bot_text("context_ack", facts=", ".join(facts)), buttons=buttons,
-                                 json_message={"kind": "smalltalk"})
+                                 json_message=payload("smalltalk", region=tracker.get_slot(slots.REGION),
+                                                      audience=role))
         return []
 
 

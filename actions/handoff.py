@@ -4,13 +4,14 @@ from __future__ import annotations
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import slots
 from actions.base import KnowledgeAction
 from actions.replies import payload, text as bot_text
 from bot.config import deployment_overrides
 from knowledge_base.store import KnowledgeBase
 
 
-def handoff_message(kb: KnowledgeBase, intro: str | None = None) -> dict:
+def handoff_message(kb: KnowledgeBase, intro: str | None = None, region: str | None = None) -> dict:
     deployment = kb.deployment(deployment_overrides())
     contact = deployment["contact"]
     parts = [intro] if intro else []
@@ -19,7 +20,7 @@ def handoff_message(kb: KnowledgeBase, intro: str | None = None) -> dict:
     if bring:
         parts.append(bot_text("handoff_bring", items="\n".join(f"• {item}" for item in bring)))
     buttons = [{"title": contact["name"], "url": contact["url"], "type": "web_url"}] if contact.get("url") else []
-    return {"text": "\n\n".join(parts), "buttons": buttons, "json_message": payload("handoff")}
+    return {"text": "\n\n".join(parts), "buttons": buttons, "json_message": payload("handoff", region=region)}
 
 
 class ActionHandoff(KnowledgeAction):
@@ -27,5 +28,5 @@ class ActionHandoff(KnowledgeAction):
         return "action_handoff"
 
     async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        dispatcher.utter_message(**handoff_message(self.kb))
+        dispatcher.utter_message(**handoff_message(self.kb, region=tracker.get_slot(slots.REGION)))
         return []

@@ -1,19 +1,23 @@
 """Organisation look-up: the right organisations for the family's situation, as a short Danish list."""
 from __future__ import annotations
 
-import datetime as dt
+import re
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
 from actions.base import KnowledgeAction
+from actions.regions import region_message
 from actions.replies import payload, text as bot_text
 from bot.config import deployment_overrides
 from knowledge_base.referral import Referral, find_organisations
 from knowledge_base.store import KnowledgeBase
 
 MAX_LINK_BUTTONS = 3
+# "hvem er DUKH?", "hvad kan Danske Handicaporganisationer hjælpe med?": a question about one organisation
+ORGANISATION_QUESTION = re.compile(r"\b(hvem er|hvad er|hvad laver|hvad gør|hvad kan|hvordan kontakter|"
+                                   r"kontakt|fortæl om|hvad hjælper|kan .{0,40} hjælpe)\b", re.IGNORECASE)
 
 
 def _intro(kb: KnowledgeBase, referral: Referral, tracker: Tracker) -> str:
@@ -64,11 +68,27 @@ def referral_message(kb: KnowledgeBase, referral: Referral, tracker: Tracker, in
                                     audience=tracker.get_slot(slots.ROLE))}
 
 
+def named_organisation_message(kb: KnowledgeBase, text: str, tracker: Tracker) -> dict | None:
+    """The card of the one organisation a message asks about by name; None when it names none."""
+    named = kb.organisation_named(text)
+    if not named or not (ORGANISATION_QUESTION.search(text) or len(text.split()) <= 5):
+        return None
+    org = kb.organisation(named)
+    return referral_message(kb, Referral([org], "named"), tracker,
+                            intro=bot_text("organisations_named", name=org["name"]))
+
+
 class ActionFindOrganisations(KnowledgeAction):
     def name(self) -> str:
         return "action_find_organisations"
 
     async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        # Rasa's intent says "organisations"; a region question or one organisation by name is more specific
+        text = tracker.latest_message.get("text") or ""
+        specific = region_message(self.kb, text, tracker) or named_organisation_message(self.kb, text, tracker)
+        if specific:
+            dispatcher.utter_message(**specific)
+            return []
         latest_diagnosis = next(tracker.get_latest_entity_values("diagnosis"), None)
         diagnosis = self.kb.diagnosis(latest_diagnosis) if latest_diagnosis else None
         referral = find_organisations(

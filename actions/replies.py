@@ -7,7 +7,8 @@ from typing import Any
 
 import yaml
 
-KINDS = ("answer", "organisations", "clarify", "fallback", "out_of_scope", "handoff", "checklist", "smalltalk")
+KINDS = ("answer", "organisations", "clarify", "fallback", "out_of_scope", "handoff", "checklist", "smalltalk",
+         "overview", "region")
 
 
 @lru_cache(maxsize=1)
@@ -28,7 +29,7 @@ def source_ref(source: dict) -> dict:
     return {k: source.get(k) for k in ("title", "ref", "url", "reviewed") if source.get(k)}
 
 
-def payload(kind: str, *, topic: str | None = None, audience: str | None = None,
+def payload(kind: str, *, topic: str | None = None, question: str | None = None, audience: str | None = None,
             sources: list[dict] | None = None, organisations: list[dict] | None = None,
             region: str | None = None, **extra: Any) -> dict:
     """The custom payload; only keys with a value are sent."""
@@ -37,6 +38,7 @@ def payload(kind: str, *, topic: str | None = None, audience: str | None = None,
     body = {
         "kind": kind,
         "topic": topic,
+        "question": question,
         "audience": audience,
         "sources": [source_ref(s) for s in sources or []],
         "organisations": [organisation_card(o) for o in organisations or []],

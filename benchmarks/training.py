@@ -13,7 +13,7 @@ import tempfile
 import time
 
 from bot.config import ROOT, load_settings, rasa_environment
-from bot.training import rasa_train_command
+from bot.training import rasa_train_command, write_question_examples
 
 COMPONENT = re.compile(r"(Starting to train|Finished training) component '([^']+)'")
 EPOCHS = re.compile(r"Epochs: 100%\|[^|]*\| (\d+)/\d+ \[(\d+):(\d+)<")
@@ -42,7 +42,9 @@ def timed_training() -> dict:
     """Wall time of one forced training, with its phases."""
     with tempfile.TemporaryDirectory() as out:
         started = time.monotonic()
-        process = subprocess.Popen(rasa_train_command(out), cwd=ROOT, env=rasa_environment(load_settings()),
+        settings = load_settings()
+        write_question_examples(settings)
+        process = subprocess.Popen(rasa_train_command(out, settings), cwd=ROOT, env=rasa_environment(load_settings()),
                                    text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
         result = phases((time.monotonic() - started, line) for line in process.stdout)
         if process.wait() != 0:

@@ -8,7 +8,10 @@ from pathlib import Path
 import yaml
 
 AUDIENCES = ("foraelder", "fagperson", "ung")
-SINGLE_FILES = ("organisations", "diagnoses", "municipalities", "life_phases", "glossary", "needs", "referral", "deployment")
+SINGLE_FILES = ("organisations", "diagnoses", "municipalities", "life_phases", "glossary", "needs", "referral",
+                "deployment", "roles", "off_topic", "overview")
+MAPPING_FILES = ("municipalities", "referral", "deployment", "roles", "overview")
+PLAIN_LISTS = ("off_topic",)  # lists of strings, not entries with ids
 
 
 class ContentFileError(ValueError):
@@ -26,11 +29,19 @@ class Content:
     needs: list[dict] = field(default_factory=list)
     deployment: dict = field(default_factory=dict)
     referral: dict = field(default_factory=dict)
+    roles: dict = field(default_factory=dict)        # role -> phrases that show who is writing
+    off_topic: list = field(default_factory=list)    # messages outside the domain (the matcher's "off")
+    overview: dict = field(default_factory=dict)     # general requests for help
+
     origin: dict[tuple[str, str], str] = field(default_factory=dict)  # (section, id) -> file
     version: str = ""
 
     def file_of(self, section: str, entry_id: str) -> str:
         return self.origin.get((section, str(entry_id)), f"{section}.yml")
+
+    def questions(self) -> list[dict]:
+        """Every topic's question entries, each with `topic` (the topic id) added."""
+        return [{**q, "topic": t["id"]} for t in self.topics for q in t.get("questions") or [] if isinstance(q, dict)]
 
 
 def _read_yaml(path: Path):
@@ -57,14 +68,24 @@ def load_content(content_dir: Path | str) -> Content:
         entry["id"] = str(entry.get("id", ""))
         content.topics.append(entry)
         content.origin[("topics", entry["id"])] = f"topics/{path.name}"
+        for question in entry.get("questions") or []:
+            if isinstance(question, dict):
+                content.origin[("questions", str(question.get("id", "")))] = f"topics/{path.name}"
     for name in SINGLE_FILES:
         path = content_dir / f"{name}.yml"
         if not path.exists():
             raise ContentFileError(f"{name}.yml: filen mangler / file is missing")
         digest.update(path.name.encode() + path.read_bytes())
         data = _read_yaml(path)
-        if name in ("municipalities", "referral", "deployment"):
+        if name in MAPPING_FILES:
+            if data is not None and not isinstance(data, dict):
+                raise ContentFileError(f"{name}.yml: skal være en mapping / must be a mapping")
             setattr(content, name, data or {})
+            continue
+        if name in PLAIN_LISTS:
+            if data is not None and not isinstance(data, list):
+                raise ContentFileError(f"{name}.yml: skal være en liste / must be a list")
+            setattr(content, name, [str(item) for item in data or []])
             continue
         entries = data or []
         if not isinstance(entries, list):

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine, make_url
 from knowledge_base import models as m
 from knowledge_base.content import Content, load_content
 from knowledge_base.schema import ensure_valid
-from knowledge_base.text import name_key
+from knowledge_base.matcher import OFF, OVERVIEW, QUESTION_PREFIX, TOPIC_PREFIX, Matcher
+from knowledge_base.text import generalise, name_key
 
 
 def make_engine(url: str) -> Engine:
@@ -59,9 +60,12 @@ def _date(value) -> dt.date | None:
 def _rows(content: Content) -> list:
     rows: list = []
     for topic in content.topics:
-        rows.append(m.Topic(id=topic["id"], kind=topic["kind"], intent=topic["intent"], title=topic["title"].strip(),
+        rows.append(m.Topic(id=topic["id"], kind=topic["kind"], title=topic["title"].strip(),
                             summary=topic["summary"].strip(), reviewed=_date(topic["reviewed"]),
-                            data=_plain(topic)))
+                            data=_plain({k: v for k, v in topic.items() if k != "questions"})))
+    for question in content.questions():
+        rows.append(m.Question(id=question["id"], topic_id=question["topic"], reviewed=_date(question["reviewed"]),
+                               data=_plain(question)))
     for org in content.organisations:
         rows.append(m.Organisation(id=org["id"], name=org["name"], type=org["type"], url=org.get("url") or None,
                                    phone=org.get("phone") or None, reviewed=_date(org["reviewed"]), data=_plain(org)))
@@ -100,17 +104,44 @@ def _rows(content: Content) -> list:
     return rows
 
 
+def matcher_examples(content: Content) -> list[tuple[str, str]]:
+    """(text, label) pairs the matcher learns from: each topic's title and asks, each question entry's asks,
+    the general requests for help and the off-topic examples. Diagnosis names are generalised as in search."""
+    names = diagnosis_names(content)
+    examples = []
+    for topic in content.topics:
+        for text in [topic["title"], *(topic.get("asks") or [])]:
+            examples.append((generalise(str(text), names), TOPIC_PREFIX + topic["id"]))
+    for question in content.questions():
+        for text in question.get("asks") or []:
+            examples.append((generalise(str(text), names), QUESTION_PREFIX + question["id"]))
+    examples += [(generalise(str(t), names), OVERVIEW) for t in content.overview.get("asks") or []]
+    examples += [(str(t), OFF) for t in content.off_topic]
+    return examples
+
+
+def diagnosis_names(content: Content) -> set[str]:
+    """Every spelling of every diagnosis, as name keys."""
+    return {name_key(str(form)) for d in content.diagnoses
+            for form in [d["name"], d["id"], *(d.get("synonyms") or []), *(d.get("misspellings") or [])]}
+
+
 def build_database(content_dir: Path | str, url: str, today: dt.date | None = None) -> str:
-    """Validate the content and replace the database's KB in one transaction; returns the version."""
+    """Validate the content, build the matcher, and replace the database's KB in one transaction; returns the
+    version."""
     content = load_content(content_dir)
     ensure_valid(content, today)
     rows = _rows(content)
+    rows.append(m.Blob(key="matcher", value=Matcher.train(matcher_examples(content)).dumps()))
     meta = {
         "version": content.version,
         "schema": m.SCHEMA_VERSION,
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "deployment": json.dumps(_plain(content.deployment), ensure_ascii=False),
         "referral": json.dumps(_plain(content.referral), ensure_ascii=False),
+        "roles": json.dumps(_plain(content.roles), ensure_ascii=False),
+        "overview": json.dumps(_plain(content.overview), ensure_ascii=False),
+        "region_changes": json.dumps(_plain(content.municipalities.get("region_changes") or []), ensure_ascii=False),
         "municipality_sources": json.dumps(_plain(content.municipalities.get("sources")),
                                                            ensure_ascii=False),
     }

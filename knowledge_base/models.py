@@ -2,11 +2,11 @@
 that look-ups and joins need."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Column, Date, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import declarative_base
 
 Base = declarative_base()
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 class Meta(Base):
@@ -19,11 +19,27 @@ class Topic(Base):
     __tablename__ = "kb_topic"
     id = Column(String(60), primary_key=True)
     kind = Column(String(20), nullable=False)
-    intent = Column(String(80), nullable=False, unique=True)
     title = Column(Text, nullable=False)
     summary = Column(Text, nullable=False)
     reviewed = Column(Date, nullable=False)
     data = Column(JSON, nullable=False)
+
+
+class Question(Base):
+    """A question entry: one specific question of a topic, answered briefly per audience."""
+    __tablename__ = "kb_question"
+    id = Column(String(160), primary_key=True)
+    topic_id = Column(String(60), ForeignKey("kb_topic.id"), nullable=False)
+    reviewed = Column(Date, nullable=False)
+    data = Column(JSON, nullable=False)
+
+
+class Blob(Base):
+    """Built artefacts kept with the content they were built from (the matcher), so every replica that
+    reads this database answers with the same matcher."""
+    __tablename__ = "kb_blob"
+    key = Column(String(50), primary_key=True)
+    value = Column(LargeBinary, nullable=False)
 
 
 class Organisation(Base):

@@ -20,9 +20,13 @@ REQUIRED_TOPICS = (
 TOPIC_KINDS = ("anbefaling", "praktisk")
 ORGANISATION_TYPES = ("national", "hospital", "association", "umbrella", "advice", "authority",
                       "international", "network")
-INTENT_PATTERN = re.compile(r"^ask_[a-z0-9_]+$")
 ID_PATTERN = re.compile(r"^(1\.[1-8]|[a-z0-9]+(-[a-z0-9]+)*)$")
-AMOUNT_PATTERN = re.compile(r"\d[\d.]*\s*kr\.?", re.IGNORECASE)
+QUESTION_ID_PATTERN = re.compile(r"^(1\.[1-8]|[a-z0-9]+(-[a-z0-9]+)*)/[a-z0-9]+(-[a-z0-9]+)*$")
+MIN_ASKS = 4
+MAX_QUESTION_ANSWER_WORDS = 150  # "about 120": a little slack before it becomes an error
+MIN_OFF_TOPIC = 20
+ROLES = ("foraelder", "fagperson", "ung")
+AMOUNT_PATTERN = re.compile(r"\d[\d.]*\s*(kr\b\.?|kroner\b)", re.IGNORECASE)  # not "stk. 3 kræver"
 YEAR_PATTERN = re.compile(r"\b(19|20)\d\d\b")
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ])|\n\s*\n")
 
@@ -57,6 +61,7 @@ class _Checker:
         self.phase_ids = {p["id"] for p in content.life_phases}
         self.need_ids = {n["id"] for n in content.needs}
         self.region_names = {r.get("name") for r in content.municipalities.get("regions", [])}
+        self.question_ids: set[str] = set()
 
     def add(self, section: str, entry_id: str, field_name: str, message: str, file: str | None = None):
         file = file or self.content.file_of(section, entry_id)
@@ -75,18 +80,19 @@ class _Checker:
                 self.add(section, entry_id, "id", "kun a-z, 0-9 og '-' / only a-z, 0-9 and '-'")
             seen.add(entry_id)
 
-    def text(self, section: str, entry_id: str, field_name: str, value, required: bool = True):
+    def text(self, section: str, entry_id: str, field_name: str, value, required: bool = True,
+             file: str | None = None):
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.add(section, entry_id, field_name, "tom eller mangler / empty or missing")
+                self.add(section, entry_id, field_name, "tom eller mangler / empty or missing", file)
             return
         if not isinstance(value, str):
-            self.add(section, entry_id, field_name, "skal være tekst / must be text")
+            self.add(section, entry_id, field_name, "skal være tekst / must be text", file)
             return
         for sentence in SENTENCE_SPLIT.split(value):
             if AMOUNT_PATTERN.search(sentence) and not YEAR_PATTERN.search(sentence):
                 self.add(section, entry_id, field_name,
-                         f"beløb uden årstal / amount without its year: {sentence.strip()[:80]!r}")
+                         f"beløb uden årstal / amount without its year: {sentence.strip()[:80]!r}", file)
 
     def provenance(self, section: str, entry_id: str, entry: dict, file: str | None = None):
         sources = entry.get("sources")
@@ -122,16 +128,9 @@ class _Checker:
         self.unique("topics", self.content.topics)
         for missing in sorted(set(REQUIRED_TOPICS) - self.topic_ids):
             self.add("topics", missing, "id", "emnet mangler / required topic missing", file=f"topics/{missing}.yml")
-        intents: dict[str, str] = {}
         for topic in self.content.topics:
             tid = topic["id"]
-            intent = topic.get("intent")
-            if not isinstance(intent, str) or not INTENT_PATTERN.match(intent):
-                self.add("topics", tid, "intent", "skal være et Rasa-intent 'ask_…' / must be an 'ask_…' intent")
-            elif intent in intents:
-                self.add("topics", tid, "intent", f"bruges også af / also used by {intents[intent]}")
-            else:
-                intents[intent] = tid
+            self.asks("topics", tid, topic.get("asks"))
             if topic.get("kind") not in TOPIC_KINDS:
                 self.add("topics", tid, "kind", f"skal være en af / must be one of {TOPIC_KINDS}")
             for name in ("title", "summary"):
@@ -169,6 +168,81 @@ class _Checker:
             self.refs("topics", tid, "organisations", topic.get("organisations"), self.organisation_ids,
                       "organisation")
             self.provenance("topics", tid, topic)
+            self.questions(topic)
+
+    def asks(self, section: str, entry_id: str, asks, file: str | None = None):
+        """At least MIN_ASKS ways of asking, each a non-empty text."""
+        if not isinstance(asks, list) or len([a for a in asks if isinstance(a, str) and a.strip()]) < MIN_ASKS:
+            self.add(section, entry_id, "asks", f"mindst {MIN_ASKS} formuleringer / at least {MIN_ASKS} ways of asking",
+                     file)
+            return
+        for i, ask in enumerate(asks):
+            if not isinstance(ask, str) or not ask.strip():
+                self.add(section, entry_id, f"asks[{i}]", "tom eller ikke tekst / empty or not text", file)
+
+    def questions(self, topic: dict):
+        """A topic's question entries: id '<topic>/<slug>', asks, short answers per audience, provenance
+        (sources inherited from the topic when absent)."""
+        tid = topic["id"]
+        entries = topic.get("questions")
+        if entries is None:
+            return
+        file = self.content.file_of("topics", tid)
+        if not isinstance(entries, list):
+            self.add("topics", tid, "questions", "skal være en liste / must be a list", file)
+            return
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                self.add("topics", tid, f"questions[{i}]", "skal være en mapping / must be a mapping", file)
+                continue
+            qid = str(entry.get("id") or "")
+            if not QUESTION_ID_PATTERN.match(qid) or qid.split("/", 1)[0] != tid:
+                self.add("topics", tid, f"questions[{i}].id",
+                         f"skal være '{tid}/<a-z, 0-9 og ->' / must be '{tid}/<slug>': {qid!r}", file)
+                qid = qid or f"{tid}/?"
+            elif qid in self.question_ids:
+                self.add("topics", qid, "id", "findes to gange / duplicate id", file)
+            self.question_ids.add(qid)
+            self.asks("topics", qid, entry.get("asks"), file)
+            answers = entry.get("answers")
+            if not isinstance(answers, dict):
+                self.add("topics", qid, "answers", "skal være en mapping / must be a mapping", file)
+                answers = {}
+            self.text("topics", qid, "answers.foraelder", answers.get("foraelder"), file=file)
+            for audience, value in answers.items():
+                if audience not in AUDIENCES:
+                    self.add("topics", qid, f"answers.{audience}", "ukendt målgruppe / unknown audience", file)
+                    continue
+                if audience != "foraelder":
+                    self.text("topics", qid, f"answers.{audience}", value, file=file)
+                if isinstance(value, str) and len(value.split()) > MAX_QUESTION_ANSWER_WORDS:
+                    self.add("topics", qid, f"answers.{audience}",
+                             f"for langt: {len(value.split())} ord, højst ca. 120 / too long: at most about 120 words",
+                             file)
+            if entry.get("legal_refs") is not None and not isinstance(entry.get("legal_refs"), list):
+                self.add("topics", qid, "legal_refs", "skal være en liste / must be a list", file)
+            inherited = {"sources": entry.get("sources") or topic.get("sources"), "reviewed": entry.get("reviewed")}
+            self.provenance("topics", qid, inherited, file)
+
+    def roles(self):
+        data = self.content.roles
+        file = "roles.yml"
+        for role in ROLES:
+            phrases = data.get(role)
+            if not isinstance(phrases, list) or not phrases:
+                self.add("roles", role, role, "mindst én formulering / at least one phrase", file)
+        for role, phrases in data.items():
+            if role not in ROLES:
+                self.add("roles", str(role), str(role), f"ukendt rolle / unknown role; one of {ROLES}", file)
+            for i, phrase in enumerate(phrases if isinstance(phrases, list) else []):
+                if not isinstance(phrase, str) or not phrase.strip():
+                    self.add("roles", str(role), f"{role}[{i}]", "tom eller ikke tekst / empty or not text", file)
+
+    def off_topic_and_overview(self):
+        if len(self.content.off_topic) < MIN_OFF_TOPIC:
+            self.add("off_topic", "off_topic", "off_topic",
+                     f"mindst {MIN_OFF_TOPIC} eksempler / at least {MIN_OFF_TOPIC} examples", "off_topic.yml")
+        self.asks("overview", "overview", self.content.overview.get("asks"), "overview.yml")
 
     def organisations(self):
         self.unique("organisations", self.content.organisations)
@@ -230,6 +304,8 @@ class _Checker:
                 for name in fields:
                     self.text(section, entry["id"], name, entry.get(name))
                 self.provenance(section, entry["id"], entry)
+        for phase in self.content.life_phases:
+            self.refs("life_phases", phase["id"], "topics", phase.get("topics"), self.topic_ids, "emne/topic")
 
     def needs(self):
         self.unique("needs", self.content.needs)
@@ -244,6 +320,9 @@ class _Checker:
             if not ids:
                 self.add("referral", route, route, "mangler / missing", "referral.yml")
             self.refs("referral", route, route, ids, self.organisation_ids, "organisation")
+        asks = self.content.referral.get("asks")
+        if asks is not None and (not isinstance(asks, list) or not all(isinstance(a, str) and a.strip() for a in asks)):
+            self.add("referral", "asks", "asks", "en liste af tekster / a list of texts", "referral.yml")
 
     def deployment(self):
         data = self.content.deployment
@@ -263,6 +342,8 @@ class _Checker:
         self.needs()
         self.referral()
         self.deployment()
+        self.roles()
+        self.off_topic_and_overview()
         return self.problems
 
 

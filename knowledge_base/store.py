@@ -9,6 +9,7 @@ import copy
 import datetime as dt
 import difflib
 import json
+import re
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,9 +18,20 @@ from sqlalchemy.orm import Session
 from knowledge_base import models as m
 from knowledge_base.loader import make_engine
 from knowledge_base.search import Document, Hit, SearchIndex
-from knowledge_base.text import clean, name_key, terms
+from knowledge_base.matcher import Match, Matcher
+from knowledge_base.text import clean, fold, generalise, name_key, terms, words
 
 FALLBACK_AUDIENCE = "foraelder"
+
+
+def _word_key(text: str) -> str:
+    """The text's words as a name key with a space on either side, for whole-word look-ups of names."""
+    return " " + name_key(" ".join(words(text or ""))) + " "
+
+
+def _phrase_pattern(phrase: str) -> "re.Pattern":
+    """A role phrase as a whole-word pattern on folded text."""
+    return re.compile(r"(?<![\w])" + re.escape(fold(clean(phrase))) + r"(?![\w])")
 
 
 class KnowledgeBaseUnavailable(RuntimeError):
@@ -55,6 +67,8 @@ class KnowledgeBase:
         with Session(self._engine) as connection:
             meta = dict(connection.execute(select(m.Meta.key, m.Meta.value)).all())
             topics = {r.id: r.data for r in connection.scalars(select(m.Topic))}
+            questions = {r.id: r.data for r in connection.scalars(select(m.Question))}
+            matcher = connection.scalar(select(m.Blob.value).where(m.Blob.key == "matcher"))
             organisations = {r.id: r.data for r in connection.scalars(select(m.Organisation))}
             diagnoses = {r.id: r.data for r in connection.scalars(select(m.Diagnosis))}
             diagnosis_names = dict(connection.execute(select(m.DiagnosisName.name, m.DiagnosisName.diagnosis_id)).all())
@@ -71,7 +85,19 @@ class KnowledgeBase:
         self._regions, self._changes, self._glossary, self._phases = regions, changes, glossary, phases
         self._deployment = json.loads(meta.get("deployment", "{}"))
         self.referral_routes = json.loads(meta.get("referral", "{}"))
-        self._intents = {t["intent"]: t["id"] for t in topics.values()}
+        self._questions = questions
+        self._matcher = Matcher.loads(matcher) if matcher else None
+        roles = json.loads(meta.get("roles", "{}"))
+        # longest phrases first, so "jeg er mor til" is not read as something shorter
+        self._role_phrases = sorted(((_phrase_pattern(p), role) for role, phrases in roles.items() for p in phrases),
+                                    key=lambda item: -len(item[0].pattern))
+        self._overview = json.loads(meta.get("overview", "{}"))
+        self._region_changes = json.loads(meta.get("region_changes", "[]"))
+        self._municipality_sources = json.loads(meta.get("municipality_sources", "null")) or []
+        self._organisation_names = sorted(
+            ((name_key(n), oid) for oid, org in organisations.items()
+             for n in [org["name"], org.get("full_name"), *(org.get("aliases") or [])] if n),
+            key=lambda item: -len(item[0]))
         self._needs = {n["id"]: n for n in needs}
         self._need_terms = {n["id"]: [set(terms(k)) for k in n["keywords"]] for n in needs}
         self.built_at = meta.get("built_at", "")
@@ -111,16 +137,55 @@ class KnowledgeBase:
         used = audience if audience in answers else FALLBACK_AUDIENCE
         return {**topic, "text": answers[used].strip(), "audience": used}
 
-    def topic_for_intent(self, intent: str) -> str | None:
-        return self._intents.get(intent)
-
-    def intent_for_topic(self, topic_id: str) -> str | None:
-        topic = self._topics.get(topic_id)
-        return topic["intent"] if topic else None
-
     def sources(self, topic_id: str) -> list[dict]:
         topic = self._topics[topic_id]
         return [{**source, "reviewed": topic["reviewed"]} for source in topic["sources"]]
+
+    # -- question entries ---------------------------------------------------------------------
+    def question(self, question_id: str, audience: str | None = None) -> dict | None:
+        """The question entry with `text` for the audience (falls back to the parents' text), `audience`
+        used, and `sources` (the topic's when the entry names none), each with the entry's review date."""
+        entry = self._questions.get(str(question_id))
+        if entry is None:
+            return None
+        answers = entry["answers"]
+        used = audience if audience in answers else FALLBACK_AUDIENCE
+        sources = entry.get("sources") or self._topics[entry["topic"]]["sources"]
+        return {**entry, "text": answers[used].strip(), "audience": used,
+                "sources": [{**source, "reviewed": entry["reviewed"]} for source in sources]}
+
+    def questions_of(self, topic_id: str) -> list[dict]:
+        return [q for q in self._questions.values() if q["topic"] == topic_id]
+
+    def question_ids(self) -> list[str]:
+        return sorted(self._questions)
+
+    # -- understanding ------------------------------------------------------------------------
+    def match(self, text: str) -> Match:
+        """The matcher's reading of a message: topic, question entry, confidence and domain score."""
+        if self._matcher is None:
+            raise KnowledgeBaseUnavailable("Vidensbasen har ingen matcher; kør 'make kb'.")
+        return self._matcher.match(generalise(text, self._diagnosis_names))
+
+    def role_in(self, text: str) -> str | None:
+        """The role the writer's own words show (phrases in roles.yml), or None. The longest phrase found
+        wins: "jeg er mor til" says more than "jeg er"."""
+        folded = " " + fold(clean(text or "")) + " "
+        for pattern, role in self._role_phrases:
+            if pattern.search(folded):
+                return role
+        return None
+
+    def overview_asks(self) -> list[str]:
+        return list(self._overview.get("asks") or [])
+
+    def organisation_named(self, text: str) -> str | None:
+        """The organisation the text names (name, full name or alias as a whole word), or None."""
+        key = _word_key(text)
+        for name, organisation_id in self._organisation_names:
+            if f" {name} " in key:
+                return organisation_id
+        return None
 
     # -- organisations ----------------------------------------------------------------------
     def organisation(self, organisation_id: str) -> dict | None:
@@ -171,6 +236,22 @@ class KnowledgeBase:
                 region = change.to_region
         return region
 
+    def region_changes(self) -> list[dict]:
+        """Dated region changes as written by the editors: date, from, to, note, sources."""
+        return copy.deepcopy(self._region_changes)
+
+    def municipality_sources(self) -> list[dict]:
+        return copy.deepcopy(self._municipality_sources)
+
+    def region_named(self, text: str) -> str | None:
+        """A region the text names ("Region Sjælland", "region hovedstaden", "Østdanmark"), or None."""
+        key = _word_key(text)
+        for region in self._regions:
+            # "Sjælland" alone is the island; only "Region Sjælland" is the region
+            if f" region {name_key(region)} " in key or (f" {name_key(region)} " in key and region != "Sjælland"):
+                return region
+        return None
+
     def municipalities_in(self, region: str, on: dt.date | None = None) -> list[str]:
         return sorted(n for n in self._municipalities if self.region_of(n, on) == region)
 
@@ -216,24 +297,7 @@ class KnowledgeBase:
         about diagnoses in general, and a rare name must not pull towards a passage that merely mentions it."""
         if not isinstance(query, str):
             return []
-        return self._index.search(self._generalise_diagnoses(query), kinds=kinds, limit=limit)
-
-    def _generalise_diagnoses(self, query: str) -> str:
-        """The query with each diagnosis name replaced by "diagnose"; other words stay as written."""
-        tokens = clean(query).split()
-        keys = [name_key(token) for token in tokens]
-        out, i = [], 0
-        while i < len(tokens):
-            for n in (3, 2, 1):
-                key = " ".join(keys[i:i + n])
-                if len(key) > 3 and key in self._diagnosis_names:
-                    out.append("diagnose")
-                    i += n
-                    break
-            else:
-                out.append(tokens[i])
-                i += 1
-        return " ".join(out)
+        return self._index.search(generalise(query, self._diagnosis_names), kinds=kinds, limit=limit)
 
     @staticmethod
     def is_good(hits: list[Hit]) -> bool:

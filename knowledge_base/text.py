@@ -97,6 +97,25 @@ def name_key(text: str) -> str:
     return " ".join(key.split())
 
 
+def generalise(text: str, names, placeholder: str = "diagnose") -> str:
+    """The text with each name (as name keys, up to three words) replaced by `placeholder`: the KB answers
+    about diagnoses in general, so a rare name must not pull towards a passage that merely mentions it."""
+    tokens = clean(text).split()
+    keys = [name_key(token) for token in tokens]
+    out, i = [], 0
+    while i < len(tokens):
+        for n in (3, 2, 1):
+            key = " ".join(keys[i:i + n])
+            if len(key) > 3 and key in names:
+                out.append(placeholder)
+                i += n
+                break
+        else:
+            out.append(tokens[i])
+            i += 1
+    return " ".join(out)
+
+
 ENGLISH_MARKERS = frozenset({"the", "what", "how", "is", "are", "my", "your", "can", "do", "does", "you", "with",
                              "about", "should", "when", "where", "who", "which", "help", "please", "would", "child",
                              "son", "daughter", "disability", "turns", "happens", "get", "support", "of", "and"})

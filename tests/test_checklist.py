@@ -92,9 +92,9 @@ async def family_conversation(kb, url: str, sender: str, role: str = "foraelder"
     script = Script(kb, sender)
     context = {"role": role, "age": 16.0, "life_phase": "16-17", "municipality": municipality,
                "region": kb.region_of("Aalborg")}
-    first = await script.say("hvad sker der når hun fylder 18", "ask_overgang_voksenlivet", ActionAnswer,
+    first = await script.say("hvad sker der når hun fylder 18", "ask_question", ActionAnswer,
                              slots=context)
-    second = await script.say("hvilken støtte kan vi få som familie", "ask_stoette_til_familien", ActionAnswer)
+    second = await script.say("hvilken støtte kan vi få som familie", "ask_question", ActionAnswer)
     organisations = await script.say("er der en forening for angelman", "find_organisation", ActionFindOrganisations,
                                      entities=[{"entity": "diagnosis", "value": "angelman"}],
                                      slots={"diagnosis": diagnosis})
@@ -153,8 +153,8 @@ async def test_asking_before_any_answer_says_what_to_ask_first(kb, tracker_url):
     [message] = messages
     assert message["custom"] == {"kind": "checklist", "audience": "foraelder"}
     assert "vi har ikke talt om noget endnu" in message["text"] and "Stil først" in message["text"]
-    assert [b["payload"] for b in message["buttons"]] == ["/ask_overgang_voksenlivet", "/ask_stoette_til_familien",
-                                                          "/ask_netvaerk"]
+    assert [b["payload"] for b in message["buttons"]] == [f'/ask_question{{"topic_id": "{t}"}}'
+                                                          for t in ("overgang-til-voksenlivet", "1.7", "1.8")]
     engine = create_engine(tracker_url)
     with engine.connect() as connection:
         assert not engine.dialect.has_table(connection, "checklist_links")  # nothing stored, not even the table
@@ -166,7 +166,7 @@ async def test_a_database_that_cannot_store_the_link_gets_a_danish_reply(kb, tra
     from actions.checklist import ActionChecklist
 
     script = Script(kb, "uden-database")
-    await script.say("hvad er aflastning", "ask_aflastning", ActionAnswer)
+    await script.say("hvad er aflastning", "ask_question", ActionAnswer)
     monkeypatch.setenv("TRACKER_STORE_URL", f"sqlite:///{tmp_path / 'findes-ikke' / 'tracker.sqlite'}")
     [message] = await script.say("lav en huskeliste", "request_checklist", ActionChecklist)
     assert message["text"].startswith("Jeg kan desværre ikke lave huskelisten lige nu")

@@ -26,7 +26,7 @@ def test_answers_keep_the_payload_contract(assistant, kb, question, topic):
     assert answer["topic"] == topic and answer["audience"] == "foraelder"
     assert answer["sources"] and all({"title", "ref", "reviewed"} <= s.keys() for s in answer["sources"])
     assert {o["id"] for o in answer.get("organisations", [])} == set(kb.topic(topic)["organisations"])
-    assert set(answer) <= {"kind", "topic", "audience", "sources", "organisations", "region"}
+    assert set(answer) <= {"kind", "topic", "question", "audience", "sources", "organisations", "region"}
     assert any("Kilde: " in t for t in texts(messages))
     assert "Var svaret til hjælp?" in texts(messages)
 

@@ -1,0 +1,191 @@
+"""The matcher: which topic and which question entry a message asks about, and whether it belongs to the
+domain at all. Learned from the knowledge base alone (`asks` of topics and question entries, the general
+help questions, and the off-topic examples), so that an editor's new entry is answered after `make kb`
+without Rasa training.
+
+One linear classifier over tf-idf features (lemma 1–2-grams and character 2–5-grams of the folded text)
+has a class per topic overview, per question entry, one for general requests for help ("overview") and one
+for everything outside the domain ("off"). Its decision values become probabilities by a softmax with a
+temperature chosen at build time so that the probability of the predicted class matches how often it is
+right on held-out folds of the asks (calibration). A topic's confidence is the sum over its classes.
+"""
+from __future__ import annotations
+
+import io
+import math
+import pickle
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from knowledge_base.text import clean, fold, terms
+
+OFF = "off"
+OVERVIEW = "overview"
+TOPIC_PREFIX = "topic:"
+QUESTION_PREFIX = "question:"
+TEMPERATURES = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0)
+CALIBRATION_FOLDS = 3
+
+
+def lemma_grams(text: str) -> list[str]:
+    """Lemma unigrams and bigrams (folded, stop words kept for bigrams so "hvem er" stays a signal)."""
+    all_terms = terms(text, keep_stop_words=True)
+    content = terms(text)
+    return content + [f"{a} {b}" for a, b in zip(all_terms, all_terms[1:])]
+
+
+def folded(text: str) -> str:
+    return fold(clean(text, max_length=600))
+
+
+@dataclass(frozen=True)
+class Match:
+    """The matcher's reading of a message.
+
+    topic: the most likely topic id (None when "off" or "overview" is the most likely class)
+    question: the question entry id, when one question entry is clearly what is asked
+    confidence: probability of `topic` (or of the winning pseudo-class)
+    domain: probability that the message belongs to the domain at all (1 − P(off))
+    overview: the message asks generally what help there is
+    ranked: (topic id, probability) for the best topics, most likely first
+    """
+    topic: str | None
+    question: str | None
+    confidence: float
+    domain: float
+    overview: bool = False
+    ranked: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+    question_confidence: float = 0.0
+
+
+class Matcher:
+    def __init__(self, vectorizer, classifier, labels: list[str], temperature: float):
+        self.vectorizer = vectorizer
+        self.classifier = classifier
+        self.labels = labels
+        self.temperature = temperature
+        self._topic_of = [self._topic(label) for label in labels]
+
+    @staticmethod
+    def _topic(label: str) -> str | None:
+        if label.startswith(TOPIC_PREFIX):
+            return label[len(TOPIC_PREFIX):]
+        if label.startswith(QUESTION_PREFIX):
+            return label[len(QUESTION_PREFIX):].split("/", 1)[0]
+        return None
+
+    # -- building -----------------------------------------------------------------------------
+    @staticmethod
+    def _vectorizer():
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.pipeline import FeatureUnion
+
+        return FeatureUnion([
+            ("lemmas", TfidfVectorizer(analyzer=lemma_grams, sublinear_tf=True, min_df=1)),
+            ("chars", TfidfVectorizer(analyzer="char_wb", preprocessor=folded, ngram_range=(2, 5),
+                                      sublinear_tf=True, min_df=2, max_features=40000)),
+        ])
+
+    @staticmethod
+    def _classifier():
+        from sklearn.svm import LinearSVC
+
+        # balanced: a question entry has a handful of asks, a topic overview a hundred or more
+        return LinearSVC(C=1.0, class_weight="balanced")
+
+    @classmethod
+    def train(cls, examples: list[tuple[str, str]], seed: int = 42) -> "Matcher":
+        """Fit on (text, label) pairs; labels are "topic:<id>", "question:<id>", "overview" or "off"."""
+        texts = [t for t, _ in examples]
+        labels = [label for _, label in examples]
+        temperature = cls._calibrate(texts, labels, seed)
+        vectorizer = cls._vectorizer()
+        features = vectorizer.fit_transform(texts)
+        classifier = cls._classifier().fit(features, labels)
+        return cls(vectorizer, classifier, list(classifier.classes_), temperature)
+
+    @classmethod
+    def _calibrate(cls, texts: list[str], labels: list[str], seed: int) -> float:
+        """The softmax temperature whose confidence best matches held-out accuracy (lowest log loss of the
+        topic-level prediction on stratified folds)."""
+        from sklearn.model_selection import StratifiedKFold
+
+        counts = {label: labels.count(label) for label in set(labels)}
+        usable = [i for i, label in enumerate(labels) if counts[label] >= CALIBRATION_FOLDS]
+        if len(usable) < 20:
+            return 5.0
+        x = [texts[i] for i in usable]
+        y = [labels[i] for i in usable]
+        folds = StratifiedKFold(n_splits=CALIBRATION_FOLDS, shuffle=True, random_state=seed)
+        decisions, truths, classes_seen = [], [], None
+        for train_idx, test_idx in folds.split(x, y):
+            vectorizer = cls._vectorizer()
+            train_features = vectorizer.fit_transform([x[i] for i in train_idx])
+            classifier = cls._classifier().fit(train_features, [y[i] for i in train_idx])
+            classes_seen = list(classifier.classes_)
+            values = classifier.decision_function(vectorizer.transform([x[i] for i in test_idx]))
+            decisions.append(values)
+            truths += [y[i] for i in test_idx]
+        values = np.vstack(decisions)
+        group = [cls._topic(c) or c for c in classes_seen]
+        truth_groups = [cls._topic(t) or t for t in truths]
+        best, best_loss = 5.0, math.inf
+        for temperature in TEMPERATURES:
+            probabilities = _softmax(values * temperature)
+            loss = 0.0
+            for row, truth in zip(probabilities, truth_groups):
+                p = sum(pr for pr, g in zip(row, group) if g == truth)
+                loss -= math.log(max(p, 1e-9))
+            if loss < best_loss:
+                best, best_loss = temperature, loss
+        return best
+
+    # -- matching ---------------------------------------------------------------------------
+    def probabilities(self, text: str) -> dict[str, float]:
+        values = self.classifier.decision_function(self.vectorizer.transform([text]))
+        values = values.reshape(1, -1)
+        if values.shape[1] == 1:  # two classes: one decision value
+            values = np.hstack([-values, values])
+        return dict(zip(self.labels, _softmax(values * self.temperature)[0]))
+
+    def match(self, text: str) -> Match:
+        if not isinstance(text, str) or not re.search(r"\w", text):
+            return Match(None, None, 0.0, 0.0)
+        probabilities = self.probabilities(text)
+        by_topic: dict[str, float] = {}
+        for label, p in probabilities.items():
+            topic = self._topic(label)
+            if topic:
+                by_topic[topic] = by_topic.get(topic, 0.0) + p
+        ranked = tuple(sorted(by_topic.items(), key=lambda item: -item[1])[:5])
+        off = probabilities.get(OFF, 0.0)
+        overview = probabilities.get(OVERVIEW, 0.0)
+        domain = 1.0 - off
+        top_topic, top_p = ranked[0] if ranked else (None, 0.0)
+        if overview > top_p and overview >= off:
+            return Match(None, None, overview, domain, overview=True, ranked=ranked)
+        if off >= top_p:
+            return Match(None, None, off, domain, ranked=ranked)
+        questions = [(label[len(QUESTION_PREFIX):], p) for label, p in probabilities.items()
+                     if label.startswith(QUESTION_PREFIX) and self._topic(label) == top_topic]
+        question, question_p = max(questions, key=lambda item: item[1], default=(None, 0.0))
+        return Match(top_topic, question, top_p, domain, ranked=ranked, question_confidence=question_p)
+
+    # -- storage -------------------------------------------------------------------------------
+    def dumps(self) -> bytes:
+        buffer = io.BytesIO()
+        pickle.dump(self, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        return buffer.getvalue()
+
+    @staticmethod
+    def loads(data: bytes) -> "Matcher":
+        # The bytes come from our own KB database, written by `make kb` (never from users).
+        return pickle.loads(data)
+
+
+def _softmax(values: np.ndarray) -> np.ndarray:
+    shifted = values - values.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
