@@ -31,6 +31,7 @@ def trained_texts() -> set[str]:
     texts |= {a for t in content.topics for a in t.get("asks") or []}
     texts |= {a for q in content.questions() for a in q.get("asks") or []}
     texts |= set(content.off_topic) | set(content.overview.get("asks") or [])
+    texts |= set(content.referral.get("asks") or [])
     return {" ".join(t.lower().split()) for t in texts}
 
 
