@@ -49,14 +49,23 @@ QUESTION_START = re.compile(r"(^|[,.;:–-]\s*|\bog\s+)(hvad|hvordan|hvor|hvem|h
                             r"skal (jeg|vi|man)|må (jeg|vi)|er der|findes der|har (vi|jeg) ret)\b", re.IGNORECASE)
 
 
-def question_part(text: str) -> str:
-    """What a message asks: a short message whole; of a long story, its last sentences with a question mark
-    (or its last two sentences when none has one)."""
+def question_parts(text: str) -> list[str]:
+    """What a message asks, most specific first: a short message whole; of a long story, its last sentences
+    with a question mark (or its last two), then those with the sentence before them ("… den løn, jeg
+    mister. Er det rigtigt, og hvordan søger man det?"), then the whole story."""
     if len(text) <= LONG_MESSAGE:
-        return text
+        return [text]
     sentences = [s.strip() for s in SENTENCE.split(text) if s.strip()]
-    asked = [s for s in sentences if s.endswith("?")]
-    return " ".join((asked or sentences)[-2:])
+    asked = [i for i, s in enumerate(sentences) if s.endswith("?")][-2:] or list(range(len(sentences)))[-2:]
+    first = asked[0]
+    return [" ".join(sentences[i] for i in asked), " ".join(sentences[max(0, first - 1):asked[-1] + 1]), text]
+
+
+def best_match(kb: KnowledgeBase, parts: list[str]):
+    """The first part the matcher is sure of, else the surest; with the part it was read from."""
+    matches = [(part, kb.match(part)) for part in parts]
+    sure = [(part, m) for part, m in matches if m.topic and m.confidence >= ANSWER_CONFIDENCE]
+    return sure[0] if sure else max(matches, key=lambda pm: pm[1].confidence if pm[1].topic else -1)
 
 
 def asks_something(text: str) -> bool:
@@ -103,14 +112,15 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
     if not text or text.startswith("/"):
         dispatcher.utter_message(text=bot_text("empty_message"), json_message=payload("fallback", region=region))
         return []
-    asked = question_part(text)
+    parts = question_parts(text)
+    asked = parts[0]
 
     specific = region_message(kb, asked, tracker) or named_organisation_message(kb, asked, tracker)
     if specific:
         dispatcher.utter_message(**specific)
         return []
 
-    match = kb.match(asked)
+    asked, match = best_match(kb, parts)
     intent = latest.get("intent") or {}
     rasa_says_off = intent.get("name") == "out_of_scope" and (intent.get("confidence") or 0) >= RASA_OUT_OF_SCOPE
     in_domain = (match.domain >= DOMAIN_MIN and (match.topic or match.overview)

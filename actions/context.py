@@ -24,6 +24,7 @@ from knowledge_base.referral import Referral
 from knowledge_base.store import KnowledgeBase
 
 ROLES = ("foraelder", "fagperson", "ung")
+CONTEXT_ENTITIES = {"municipality", "age", "diagnosis", "role"}
 SELF_AGE = re.compile(r"\bjeg er (\d{1,2})\b", re.IGNORECASE)
 TURNS = re.compile(r"\bfylder (?:snart )?(\d{1,2})\b", re.IGNORECASE)
 PLACE_PHRASE = re.compile(r"\b(?:bor (?:i|på)|flyttet til|kommune(?:n)? er|fra) ([A-ZÆØÅa-zæøå][\wæøåÆØÅ-]{2,})"
@@ -41,9 +42,9 @@ class ValidateSlotMappings(KnowledgeMixin, ValidationAction):
         text = tracker.latest_message.get("text") or ""
         role = self.kb.role_in(text)  # the writer's own words (roles.yml) say more than one extracted word
         if role:
-            events = [e for e in events if e.get("name") != slots.ROLE]
-            if role != tracker.get_slot(slots.ROLE):
-                events.append(SlotSet(slots.ROLE, role))
+            # always sent: rasa_sdk has already applied this turn's events to `tracker`, so comparing with
+            # its slot would drop a role that the age validation set ("jeg er 17") in the same turn
+            events = [e for e in events if e.get("name") != slots.ROLE] + [SlotSet(slots.ROLE, role)]
         _, found = redact(text)
         if found and not tracker.get_slot(slots.PRIVACY_NOTED):
             dispatcher.utter_message(text=bot_text("privacy_note"))
@@ -91,9 +92,13 @@ class ActionAcknowledgeContext(KnowledgeAction):
         return "action_acknowledge_context"
 
     async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        if asks_something(tracker.latest_message.get("text") or ""):
+        text = tracker.latest_message.get("text") or ""
+        told = {e.get("entity") for e in tracker.latest_message.get("entities") or []} & CONTEXT_ENTITIES
+        place = unknown_place(self.kb, tracker)
+        if asks_something(text) or not (told or place or self.kb.role_in(text)):
             # "Vi bor i Vejle og vores søn har Williams syndrom – hvem kan vi kontakte?": the context is
-            # already stored by the slot validation; the question must not be lost
+            # already stored by the slot validation; the question must not be lost. A message that tells
+            # nothing we keep ("vores kat har fået lopper") is read as a question too.
             return await respond_to_question(self.kb, dispatcher, tracker)
         facts = []
         role = tracker.get_slot(slots.ROLE)
@@ -109,7 +114,6 @@ class ActionAcknowledgeContext(KnowledgeAction):
         diagnosis_id = tracker.get_slot(slots.DIAGNOSIS)
         if diagnosis_id:
             facts.append(bot_text("fact_diagnosis", diagnosis=self.kb.diagnosis(diagnosis_id)["name"]))
-        place = unknown_place(self.kb, tracker)
         if place:
             referral = Referral([self.kb.organisation(o) for o in self.kb.referral_routes["national"]], "national")
             dispatcher.utter_message(**referral_message(self.kb, referral, tracker,

@@ -208,3 +208,15 @@ async def test_cpr_number_in_a_question_is_not_echoed(kb, tracker, dispatcher, d
     message, _ = await ask(kb, tracker, dispatcher, domain, "min søn 120385-1234 skal have aflastning, hvordan søger vi")
     assert all("120385" not in m.get("text", "") for m in dispatcher.messages)
     assert message["custom"]["topic"] == "aflastning"
+
+
+def test_a_long_story_is_read_by_its_question_then_with_the_sentence_before_then_whole():
+    from actions.answer import question_parts
+
+    story = "Vi har haft et hårdt år med mange undersøgelser. " * 6 + \
+        "Min mor siger, at vi kan få dækket den løn, jeg mister. Hvordan søger vi det?"
+    assert question_parts(story) == [
+        "Hvordan søger vi det?",
+        "Min mor siger, at vi kan få dækket den løn, jeg mister. Hvordan søger vi det?",
+        story]
+    assert question_parts("hvad er aflastning") == ["hvad er aflastning"]

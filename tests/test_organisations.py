@@ -155,3 +155,15 @@ async def test_personal_data_gets_a_gentle_note_once(kb, tracker, dispatcher, do
     dispatcher.messages.clear()
     await action.run(dispatcher, tracker(text="ring 12345678", slots={"privacy_noted": True}), domain)
     assert dispatcher.messages == []
+
+
+async def test_the_age_and_the_writers_own_words_set_the_role_in_the_same_turn(kb, tracker, dispatcher, domain):
+    """rasa_sdk applies the turn's validated slots to the tracker before `run` returns; the role must still
+    be among the events sent back ("jeg er 17" sets it by age and by roles.yml in one turn)."""
+    text = "jeg er 17 og har osteogenesis imperfecta. hvad sker der med min hjælp når jeg bliver 18"
+    turn = tracker(text=text, intent="ask_question", entities=[{"entity": "age", "value": "17"}],
+                   slots={"age": "17"}, events=[{"event": "user", "text": text},
+                                               {"event": "slot", "name": "age", "value": "17"}])
+    events = await ValidateSlotMappings(kb).run(dispatcher, turn, domain)
+    assert {"event": "slot", "timestamp": None, "name": "role", "value": "ung"} in events
+    assert {"event": "slot", "timestamp": None, "name": "age", "value": 17.0} in events
