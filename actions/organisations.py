@@ -17,7 +17,10 @@ from knowledge_base.store import KnowledgeBase
 MAX_LINK_BUTTONS = 3
 # "hvem er DUKH?", "hvad kan Danske Handicaporganisationer hjælpe med?": a question about one organisation
 ORGANISATION_QUESTION = re.compile(r"\b(hvem er|hvad er|hvad laver|hvad gør|hvad kan|hvordan kontakter|"
-                                   r"kontakt|fortæl om|hvad hjælper|kan .{0,40} hjælpe)\b", re.IGNORECASE)
+                                   r"kontakt|fortæl om|hvad hjælper|kan .{0,40} hjælpe|hvad med|hvad bruger|"
+                                   r"hvad betyder|hvad står .{1,12} for|for noget|hvad det er|rolle|"
+                                   r"(bruge|ringe til|skrive til|henvende (os|mig|sig) til|kontakte) (dem|det|den))\b",
+                                   re.IGNORECASE)
 
 
 def _intro(kb: KnowledgeBase, referral: Referral, tracker: Tracker) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine, make_url
 from knowledge_base import models as m
 from knowledge_base.content import Content, load_content
 from knowledge_base.schema import ensure_valid
-from knowledge_base.matcher import OFF, OVERVIEW, QUESTION_PREFIX, TOPIC_PREFIX, Matcher
+from knowledge_base.matcher import DOMAIN_ONLY, OFF, OVERVIEW, QUESTION_PREFIX, TOPIC_PREFIX, Matcher
 from knowledge_base.text import generalise, name_key
 
 
@@ -106,7 +106,8 @@ def _rows(content: Content) -> list:
 
 def matcher_examples(content: Content) -> list[tuple[str, str]]:
     """(text, label) pairs the matcher learns from: each topic's title and asks, each question entry's asks,
-    the general requests for help and the off-topic examples. Diagnosis names are generalised as in search."""
+    the general requests for help, the off-topic examples, and (for the domain score only) the referral
+    wordings and role phrases. Diagnosis names are generalised as in search."""
     names = diagnosis_names(content)
     examples = []
     for topic in content.topics:
@@ -117,6 +118,9 @@ def matcher_examples(content: Content) -> list[tuple[str, str]]:
             examples.append((generalise(str(text), names), QUESTION_PREFIX + question["id"]))
     examples += [(generalise(str(t), names), OVERVIEW) for t in content.overview.get("asks") or []]
     examples += [(str(t), OFF) for t in content.off_topic]
+    # in the domain without an answer of their own: "hvem kan vi kontakte?" and how people present themselves
+    examples += [(str(t), DOMAIN_ONLY) for t in content.referral.get("asks") or []]
+    examples += [(str(t), DOMAIN_ONLY) for phrases in content.roles.values() for t in phrases or []]
     return examples
 
 

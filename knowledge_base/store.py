@@ -29,6 +29,29 @@ def _word_key(text: str) -> str:
     return " " + name_key(" ".join(words(text or ""))) + " "
 
 
+NAME_PARTS = re.compile(r"\s*(?:\(|,|\s–\s)\s*")
+
+
+def _organisation_names(organisations: dict) -> list[tuple[str, dict[str, set[str]]]]:
+    """(name key, {organisation id: the words that place it}) for every name, full name and alias, and their
+    short forms: the part before a comma, dash or parenthesis ("Center for Sjældne Sygdomme"), and a short
+    parenthesis ("(DH)", "(Europæiske referencenetværk)"); longest first. The places are the longer words
+    after the short form ("Rigshospitalet", "Aarhus", "Skejby")."""
+    names: dict[str, dict[str, set[str]]] = {}
+    for oid, org in organisations.items():
+        for full in filter(None, [org["name"], org.get("full_name"), *(org.get("aliases") or [])]):
+            parts = NAME_PARTS.split(full.replace(")", ""))
+            places = {w for p in parts[1:] for w in _word_key(p).split() if len(w) >= 6}
+            variants = {full, parts[0]}
+            variants |= {inner for inner in re.findall(r"\(([^)]+)\)", full)
+                         if len(inner.split()) > 1 or inner.isupper()}
+            for variant in variants:
+                key = _word_key(variant).strip()
+                if key:
+                    names.setdefault(key, {}).setdefault(oid, set()).update(places)
+    return sorted(names.items(), key=lambda item: -len(item[0]))
+
+
 def _phrase_pattern(phrase: str) -> "re.Pattern":
     """A role phrase as a whole-word pattern on folded text."""
     return re.compile(r"(?<![\w])" + re.escape(fold(clean(phrase))) + r"(?![\w])")
@@ -94,10 +117,7 @@ class KnowledgeBase:
         self._overview = json.loads(meta.get("overview", "{}"))
         self._region_changes = json.loads(meta.get("region_changes", "[]"))
         self._municipality_sources = json.loads(meta.get("municipality_sources", "null")) or []
-        self._organisation_names = sorted(
-            ((name_key(n), oid) for oid, org in organisations.items()
-             for n in [org["name"], org.get("full_name"), *(org.get("aliases") or [])] if n),
-            key=lambda item: -len(item[0]))
+        self._organisation_names = _organisation_names(organisations)
         self._needs = {n["id"]: n for n in needs}
         self._need_terms = {n["id"]: [set(terms(k)) for k in n["keywords"]] for n in needs}
         self.built_at = meta.get("built_at", "")
@@ -180,11 +200,17 @@ class KnowledgeBase:
         return list(self._overview.get("asks") or [])
 
     def organisation_named(self, text: str) -> str | None:
-        """The organisation the text names (name, full name or alias as a whole word), or None."""
+        """The organisation the text names (name, full name, alias or a short form of them, as whole words),
+        or None. A short form two organisations share ("Center for Sjældne Sygdomme") names the one whose
+        place the text also names ("… på Rigshospitalet"), else neither."""
         key = _word_key(text)
-        for name, organisation_id in self._organisation_names:
-            if f" {name} " in key:
-                return organisation_id
+        for name, candidates in self._organisation_names:
+            if f" {name} " not in key:
+                continue
+            if len(candidates) == 1:
+                return next(iter(candidates))
+            placed = [oid for oid, places in candidates.items() if any(f" {p} " in key for p in places)]
+            return placed[0] if len(placed) == 1 else None
         return None
 
     # -- organisations ----------------------------------------------------------------------
