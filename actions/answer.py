@@ -5,13 +5,15 @@ every question-like message (`ask_question`, `out_of_scope`, low NLU confidence,
 the situation and asks in the same breath) comes here. In order:
 
 1. a button that names an entry (`/ask_question{"question_id": …}` or `{"topic_id": …}`) is answered directly;
-2. a long message is read by the question it contains (its last sentences with a question mark);
-3. a question about regions, or about one organisation by name, gets that answer;
-4. the matcher's domain score turns away what is not about our domain, kindly and saying who can help;
-5. a wish for organisations ("hvem kan vi kontakte?") gets the organisation look-up with the context;
-6. a general "hvad kan vi få af hjælp?" gets the overview for the family's life phase;
-7. a confident match is answered: the question entry when one fits, else the topic's overview;
-8. otherwise "Mente du …?" with the likeliest topics, and after two misses in a row a human.
+2. someone in distress ("jeg kan ikke mere": distress.yml, or Rasa's express_distress) gets warmth, 112 and
+   a person, before anything else;
+3. a long message is read by the question it contains (its last sentences with a question mark);
+4. a question about regions, or about one organisation by name, gets that answer;
+5. the matcher's domain score turns away what is not about our domain, kindly and saying who can help;
+6. a wish for organisations ("hvem kan vi kontakte?") gets the organisation look-up with the context;
+7. a general "hvad kan vi få af hjælp?" gets the overview for the family's life phase;
+8. a confident match is answered: the question entry when one fits, else the topic's overview;
+9. otherwise "Mente du …?" with the likeliest topics, and after two misses in a row a human.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from actions import slots
 from actions.answers import (answer_message, feedback_message, overview_message, question_message,
                              topic_button)
 from actions.base import KnowledgeAction
-from actions.handoff import handoff_message
+from actions.handoff import distress_message, handoff_message
 from actions.organisations import named_organisation_message, referral_message
 from actions.regions import region_message
 from actions.replies import payload, text as bot_text
@@ -39,6 +41,7 @@ QUESTION_SHARE = 0.35         # a question entry answers when it holds this shar
 CLARIFY_CONFIDENCE = 0.15     # below this, nothing is offered as "Mente du …?"
 DOMAIN_MIN = 0.5              # below this the message is not about our domain
 RASA_OUT_OF_SCOPE = 0.6       # Rasa's own out_of_scope this sure …
+RASA_DISTRESS = 0.6           # Rasa's express_distress this sure is answered as distress
 MATCH_OVERRULES_RASA = 0.8    # … is overruled only by a match this sure
 CLARIFY_OPTIONS = 3
 MISSES_BEFORE_HANDOFF = 2
@@ -47,6 +50,14 @@ LONG_MESSAGE = 250
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 QUESTION_START = re.compile(r"(^|[,.;:–-]\s*|\bog\s+)(hvad|hvordan|hvor|hvem|hvornår|hvorfor|hvilke[nt]?|kan (jeg|vi|man|i)|"
                             r"skal (jeg|vi|man)|må (jeg|vi)|er der|findes der|har (vi|jeg) ret)\b", re.IGNORECASE)
+
+
+def intent_name(latest: dict) -> str | None:
+    return (latest.get("intent") or {}).get("name")
+
+
+def intent_confidence(latest: dict) -> float:
+    return float((latest.get("intent") or {}).get("confidence") or 0.0)
 
 
 def question_parts(text: str) -> list[str]:
@@ -112,6 +123,11 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
     if not text or text.startswith("/"):
         dispatcher.utter_message(text=bot_text("empty_message"), json_message=payload("fallback", region=region))
         return []
+    if kb.distress_in(text) or (intent_name(latest) == "express_distress"
+                                and intent_confidence(latest) >= RASA_DISTRESS):
+        # never a topic text first to someone who cannot go on
+        dispatcher.utter_message(**distress_message(kb, region=region))
+        return [SlotSet(slots.MISSES, 0.0)]
     parts = question_parts(text)
     asked = parts[0]
 
@@ -121,8 +137,7 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
         return []
 
     asked, match = best_match(kb, parts)
-    intent = latest.get("intent") or {}
-    rasa_says_off = intent.get("name") == "out_of_scope" and (intent.get("confidence") or 0) >= RASA_OUT_OF_SCOPE
+    rasa_says_off = intent_name(latest) == "out_of_scope" and intent_confidence(latest) >= RASA_OUT_OF_SCOPE
     in_domain = (match.domain >= DOMAIN_MIN and (match.topic or match.overview)
                  and not (rasa_says_off and match.confidence < MATCH_OVERRULES_RASA))
     if not in_domain and not wants_organisations(kb, asked):

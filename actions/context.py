@@ -95,7 +95,7 @@ class ActionAcknowledgeContext(KnowledgeAction):
         text = tracker.latest_message.get("text") or ""
         told = {e.get("entity") for e in tracker.latest_message.get("entities") or []} & CONTEXT_ENTITIES
         place = unknown_place(self.kb, tracker)
-        if asks_something(text) or not (told or place or self.kb.role_in(text)):
+        if asks_something(text) or self.kb.distress_in(text) or not (told or place or self.kb.role_in(text)):
             # "Vi bor i Vejle og vores søn har Williams syndrom – hvem kan vi kontakte?": the context is
             # already stored by the slot validation; the question must not be lost. A message that tells
             # nothing we keep ("vores kat har fået lopper") is read as a question too.

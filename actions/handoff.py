@@ -23,6 +23,15 @@ def handoff_message(kb: KnowledgeBase, intro: str | None = None, region: str | N
     return {"text": "\n\n".join(parts), "buttons": buttons, "json_message": payload("handoff", region=region)}
 
 
+def distress_message(kb: KnowledgeBase, region: str | None = None) -> dict:
+    """For someone who cannot go on: warmth, 112 for acute danger, and the deployment's human contact."""
+    deployment = kb.deployment(deployment_overrides())
+    buttons = ([{"title": deployment["contact"]["name"], "url": deployment["contact"]["url"], "type": "web_url"}]
+               if deployment["contact"].get("url") else [])
+    return {"text": bot_text("distress", **deployment["contact"]), "buttons": buttons,
+            "json_message": payload("handoff", region=region)}
+
+
 class ActionHandoff(KnowledgeAction):
     def name(self) -> str:
         return "action_handoff"

@@ -132,7 +132,8 @@ def score(results: list[dict], kb, today) -> dict:
     scored = [r for r in results if covered(r["expect"])]
     in_domain = [r for r in scored if r["expect"]["kind"] != "out_of_scope"]
     off = [r for r in scored if r["expect"]["kind"] == "out_of_scope"]
-    roles = [r for r in results if r["expect"].get("role")]
+    # the role the answer was written for: the slot, or the parents' text the assistant uses when none is set
+    roles = [{**r, "role": r["role"] or "foraelder"} for r in results if r["expect"].get("role")]
     places = [r for r in results if r["expect"].get("municipality")]
     region_right = [r for r in places if r["got"].get("region") == kb.region_of(r["expect"]["municipality"], today)]
     return {

@@ -10,15 +10,18 @@ from bot.config import deployment_overrides, load_settings
 
 
 def _kb(args, settings) -> int:
-    from knowledge_base import ContentError, build_database, load_content, validate
+    from knowledge_base import ContentError, build_database, load_content, review_warnings, validate
     from knowledge_base.content import ContentFileError
     from knowledge_base.store import KnowledgeBase, KnowledgeBaseUnavailable
 
     try:
         if args.kb_command == "validate":
-            problems = validate(load_content(settings.content_dir))
+            content = load_content(settings.content_dir)
+            problems = validate(content)
             for problem in problems:
                 print(problem, file=sys.stderr)
+            for warning in review_warnings(content):  # to look at again; they do not fail the check
+                print(f"Advarsel: {warning}", file=sys.stderr)
             print("Indholdet er gyldigt." if not problems else f"{len(problems)} fejl i indholdet.")
             return 1 if problems else 0
         if args.kb_command == "build":
@@ -92,7 +95,10 @@ def _report(args, settings) -> int:
     except ReportError as exc:
         print(exc, file=sys.stderr)
         return 1
-    Path(args.out).write_text(render(report, titles), encoding="utf-8")
+    from knowledge_base import load_content, review_warnings
+
+    warnings = review_warnings(load_content(settings.content_dir))
+    Path(args.out).write_text(render(report, titles, warnings), encoding="utf-8")
     print(f"Rapporten er skrevet til {args.out} ({report.conversations} samtaler).")
     return 0
 

@@ -124,9 +124,12 @@ def _rates_plot(report: ReportData) -> str:
     return _plot(draw)
 
 
-def render(report: ReportData, titles: dict[str, str]) -> str:
-    """A self-contained HTML page (Danish)."""
+def render(report: ReportData, titles: dict[str, str], warnings: list | tuple = ()) -> str:
+    """A self-contained HTML page (Danish); `warnings` are the content's review warnings
+    (knowledge_base.review_warnings: old reviews, old amounts)."""
     e = html.escape
+    warning_rows = "".join(f"<tr><td>{e(w.file)}</td><td>{e(w.entry)}</td><td>{e(w.field)}</td><td>{e(w.message)}</td></tr>"
+                           for w in warnings)
     topic_rows = "".join(f"<tr><td>{e(titles.get(t, t))}</td><td>{e(t)}</td><td>{n}</td></tr>"
                          for t, n in report.questions_per_topic.most_common())
     feedback_rows = "".join(
@@ -160,6 +163,9 @@ th{{background:#e8eef5}}img{{max-width:100%;height:auto}}.facts{{display:flex;ga
 <h2>Tilbagemeldinger pr. emne</h2><table id="feedback"><tr><th>Emne</th><th>Hjalp</th><th>Hjalp ikke</th></tr>{feedback_rows}</table>
 <h2>Hyppigste ubesvarede spørgsmål</h2><p>Teksten er gemt uden CPR-numre, telefonnumre og e-mailadresser.</p>
 <table id="unanswered"><tr><th>Spørgsmål</th><th>Antal</th></tr>{unanswered_rows}</table>
+<h2>Indhold der skal tjekkes igen</h2><p>Gennemgået for over 12 måneder siden, eller beløb fra før sidste år
+(beløb reguleres hvert år 1. januar).</p>
+<table id="review"><tr><th>Fil</th><th>Emne</th><th>Felt</th><th>Hvorfor</th></tr>{warning_rows}</table>
 <h2>Kanaler</h2><table id="channels"><tr><th>Kanal</th><th>Beskeder</th></tr>{channel_rows}</table>
 </body></html>
 """

@@ -9,7 +9,7 @@ Importable without Rasa. Typical use:
 """
 from knowledge_base.content import Content, load_content
 from knowledge_base.loader import build_database
-from knowledge_base.schema import ContentError, validate
+from knowledge_base.schema import ContentError, review_warnings, validate
 from knowledge_base.store import KnowledgeBase
 
 __all__ = ["Content", "ContentError", "KnowledgeBase", "build_database", "load_content", "validate"]

@@ -9,8 +9,8 @@ import yaml
 
 AUDIENCES = ("foraelder", "fagperson", "ung")
 SINGLE_FILES = ("organisations", "diagnoses", "municipalities", "life_phases", "glossary", "needs", "referral",
-                "deployment", "roles", "off_topic", "overview")
-MAPPING_FILES = ("municipalities", "referral", "deployment", "roles", "overview")
+                "deployment", "roles", "off_topic", "overview", "distress")
+MAPPING_FILES = ("municipalities", "referral", "deployment", "roles", "overview", "distress")
 PLAIN_LISTS = ("off_topic",)  # lists of strings, not entries with ids
 
 
@@ -32,6 +32,7 @@ class Content:
     roles: dict = field(default_factory=dict)        # role -> phrases that show who is writing
     off_topic: list = field(default_factory=list)    # messages outside the domain (the matcher's "off")
     overview: dict = field(default_factory=dict)     # general requests for help
+    distress: dict = field(default_factory=dict)     # phrases of someone in distress: never a topic first
 
     origin: dict[tuple[str, str], str] = field(default_factory=dict)  # (section, id) -> file
     version: str = ""

@@ -27,6 +27,7 @@ MAX_QUESTION_ANSWER_WORDS = 150  # "about 120": a little slack before it becomes
 MIN_OFF_TOPIC = 20
 ROLES = ("foraelder", "fagperson", "ung")
 AMOUNT_PATTERN = re.compile(r"\d[\d.]*\s*(kr\b\.?|kroner\b)", re.IGNORECASE)  # not "stk. 3 kræver"
+PAGE_URL = re.compile(r"https?://[^/\s]+/[^\s]+")  # a page: something after the domain
 YEAR_PATTERN = re.compile(r"\b(19|20)\d\d\b")
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ])|\n\s*\n")
 
@@ -102,6 +103,9 @@ class _Checker:
             for i, source in enumerate(sources):
                 if not isinstance(source, dict) or not source.get("title") or not source.get("ref"):
                     self.add(section, entry_id, f"sources[{i}]", "title og ref kræves / needs title and ref", file)
+                elif source.get("url") and not PAGE_URL.match(str(source["url"])):
+                    self.add(section, entry_id, f"sources[{i}].url",
+                             f"skal pege på en side, ikke et domæne / a page, not a domain: {source['url']}", file)
         reviewed = entry.get("reviewed")
         if isinstance(reviewed, str):
             try:
@@ -238,6 +242,11 @@ class _Checker:
                 if not isinstance(phrase, str) or not phrase.strip():
                     self.add("roles", str(role), f"{role}[{i}]", "tom eller ikke tekst / empty or not text", file)
 
+    def distress(self):
+        phrases = self.content.distress.get("phrases")
+        if not isinstance(phrases, list) or len([p for p in phrases if isinstance(p, str) and p.strip()]) < 5:
+            self.add("distress", "phrases", "phrases", "mindst 5 formuleringer / at least 5 phrases", "distress.yml")
+
     def off_topic_and_overview(self):
         if len(self.content.off_topic) < MIN_OFF_TOPIC:
             self.add("off_topic", "off_topic", "off_topic",
@@ -344,6 +353,7 @@ class _Checker:
         self.deployment()
         self.roles()
         self.off_topic_and_overview()
+        self.distress()
         return self.problems
 
 
@@ -356,3 +366,50 @@ def ensure_valid(content: Content, today: dt.date | None = None) -> None:
     problems = validate(content, today)
     if problems:
         raise ContentError(problems)
+
+
+STALE_AFTER_DAYS = 365
+
+
+def _date(value) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _texts_of(entry: dict) -> list[tuple[str, str]]:
+    """(field, text) for the free texts of an entry that may hold amounts."""
+    found = [(f"answers.{a}", t) for a, t in (entry.get("answers") or {}).items() if isinstance(t, str)]
+    found += [(f, entry[f]) for f in ("summary", "helps_with") if isinstance(entry.get(f), str)]
+    found += [(f"key_points[{i}]", t) for i, t in enumerate(entry.get("key_points") or []) if isinstance(t, str)]
+    return found
+
+
+def review_warnings(content: Content, today: dt.date | None = None) -> list[Problem]:
+    """What an editor should look at again, though the content is valid: entries reviewed more than 12 months
+    ago, and amounts whose newest year is older than last year (amounts are adjusted every 1 January)."""
+    today = today or dt.date.today()
+    warnings: list[Problem] = []
+    entries = [("topics", t) for t in content.topics] + [("topics", q) for q in content.questions()]
+    entries += [("organisations", o) for o in content.organisations] + [("diagnoses", d) for d in content.diagnoses]
+    for section, entry in entries:
+        file = content.file_of(section, entry["topic"] if "topic" in entry else entry.get("id", ""))
+        reviewed = _date(entry.get("reviewed"))
+        if reviewed and (today - reviewed).days > STALE_AFTER_DAYS:
+            warnings.append(Problem(file, str(entry.get("id")), "reviewed",
+                                    f"gennemgået for over 12 måneder siden ({reviewed}) / reviewed over a year ago"))
+        for i, amount in enumerate(entry.get("amounts") or []):
+            if isinstance(amount, dict) and isinstance(amount.get("year"), int) and amount["year"] < today.year - 1:
+                warnings.append(Problem(file, str(entry.get("id")), f"amounts[{i}]",
+                                        f"beløb fra {amount['year']}: findes et nyere? / amount from {amount['year']}"))
+        for field_name, text in _texts_of(entry):
+            for sentence in SENTENCE_SPLIT.split(text):
+                years = [int(m.group(0)) for m in YEAR_PATTERN.finditer(sentence)]
+                if AMOUNT_PATTERN.search(sentence) and years and max(years) < today.year - 1:
+                    warnings.append(Problem(file, str(entry.get("id")), field_name,
+                                            f"beløb fra {max(years)}: findes et nyere? / amount from {max(years)}: "
+                                            f"{' '.join(sentence.split())[:70]!r}"))
+    return warnings

@@ -115,6 +115,7 @@ class KnowledgeBase:
         self._role_phrases = sorted(((_phrase_pattern(p), role) for role, phrases in roles.items() for p in phrases),
                                     key=lambda item: -len(item[0].pattern))
         self._overview = json.loads(meta.get("overview", "{}"))
+        self._distress = [_phrase_pattern(p) for p in json.loads(meta.get("distress", "[]"))]
         self._region_changes = json.loads(meta.get("region_changes", "[]"))
         self._municipality_sources = json.loads(meta.get("municipality_sources", "null")) or []
         self._organisation_names = _organisation_names(organisations)
@@ -195,6 +196,11 @@ class KnowledgeBase:
             if pattern.search(folded):
                 return role
         return None
+
+    def distress_in(self, text: str) -> bool:
+        """Whether the message says the writer cannot go on (distress.yml, whole phrases)."""
+        folded = " " + fold(clean(text or "")) + " "
+        return any(pattern.search(folded) for pattern in self._distress)
 
     def overview_asks(self) -> list[str]:
         return list(self._overview.get("asks") or [])

@@ -212,7 +212,7 @@ def test_a_question_gets_a_card_with_answer_source_and_buttons(teams, microsoft,
 
 
 def test_one_token_serves_many_replies(teams, microsoft):
-    for text in ("hvad er merudgifter", "hvordan klager jeg"):
+    for text in ("hvad er aflastning", "hvordan klager jeg over en afgørelse"):
         message = activity(text, user="29:1bo", conversation="a:1bo-personal", service_url=microsoft.service_url)
         assert post(teams, message, microsoft.token()).status_code == 200
     posts = microsoft.replies_to("a:1bo-personal")
@@ -387,7 +387,8 @@ def test_an_answer_becomes_one_adaptive_card():
     assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
     assert card_text(card).splitlines() == [
         "Aflastning giver familien et pusterum.", "Den kan være i hjemmet eller udenfor.",
-        "Kilde: [Anbefaling 1.7 – Støtte til hele familien](https://example.org/1.7)"]
+        "Kilde: [Anbefaling 1.7 – Støtte til hele familien](https://example.org/1.7)",
+        "Svar fra en automatisk assistent – vejledning, ikke en afgørelse. Afgørelser træffer kommunen."]
     assert card["body"][1]["spacing"] == "None"  # same paragraph, next line
     fact = {"title": "DUKH", "value": "76 30 19 50 · [dukh.dk](https://dukh.dk)"}
     assert card["body"][-1] == {"type": "FactSet", "spacing": "Medium", "facts": [fact]}

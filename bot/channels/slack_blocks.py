@@ -127,6 +127,8 @@ def render_message(message: dict) -> dict | None:
         tail.append(organisations)
     if sources:
         tail.append(sources_block(sources))
+    if custom.get("kind") == "answer":  # the AI Act's transparency: an automated assistant, guidance only
+        tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": bot_text("ai_notice")}]})
     if buttons:
         tail.append({"type": "actions",
                      "elements": [button_element(i, b) for i, b in enumerate(buttons[:MAX_BUTTONS])]})

@@ -50,6 +50,9 @@ def adaptive_card(text: str, buttons: list[dict], custom: dict) -> dict:
              if org.get("name") and org["name"] not in text]  # an organisations reply names them already
     if facts:
         body.append({"type": "FactSet", "facts": facts, "spacing": "Medium"})
+    if custom.get("kind") == "answer":  # the AI Act's transparency: an automated assistant, guidance only
+        body.append({"type": "TextBlock", "text": bot_text("ai_notice"), "wrap": True, "isSubtle": True,
+                     "size": "Small"})
     return {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
             "version": "1.4", "body": body, "actions": _actions(buttons), "msteams": {"width": "Full"}}
 

@@ -36,8 +36,9 @@
     offline: "Forbindelsen er afbrudt. Jeg prøver igen – dine beskeder bliver sendt, når den er tilbage.",
     noServer: "Chatten er ikke sat op korrekt (mangler data-server-url).",
     restarted: "Samtalen er startet forfra.",
-    intro: "Hej! Jeg svarer på spørgsmål om børn og unge med sjældne handicap – fx aflastning, " +
-      "merudgifter, overgangen til voksenlivet og hvem I kan kontakte. Skriv dit spørgsmål med dine egne ord.",
+    intro: "Hej! Jeg er en automatisk assistent – ikke et menneske. Jeg svarer på spørgsmål om børn og unge " +
+      "med sjældne handicap – fx aflastning, overgangen til voksenlivet og hvem I kan kontakte. Jeg giver " +
+      "vejledning; afgørelser træffer kommunen. Skriv dit spørgsmål med dine egne ord.",
     privacyShort: "Skriv ikke CPR-nummer, navne eller andre oplysninger, der kan vise, hvem I er.",
     privacySummary: "Hvad gemmes, og hvor længe?",
     privacyLong: "{municipality} gemmer samtalen (dine beskeder og svarene) i Forløbsguidens database, så " +
