@@ -79,7 +79,7 @@ kb-validate: $(STAMP_VENV) ## Validate the knowledge-base YAML without building
 
 kb: $(STAMP_KB) ## Validate and rebuild the knowledge-base database
 
-kb-search: $(STAMP_KB) ## Search the KB: make kb-search Q="hvad er aflastning"
+kb-search: $(STAMP_KB) ## What the matcher makes of a question: make kb-search Q="hvad er aflastning"
 	$(PY) -m bot kb search "$(Q)"
 
 kb-show: $(STAMP_KB) ## Show a topic, organisation, glossary entry or diagnosis: make kb-show ID=1.6
@@ -88,7 +88,7 @@ kb-show: $(STAMP_KB) ## Show a topic, organisation, glossary entry or diagnosis:
 train: $(STAMP_MODEL) ## Train the Rasa model (only when data or config changed)
 
 benchmark: setup ## Run the benchmarks (print numbers; not part of the test suite)
-	$(PY) -m benchmarks.kb_search
+	$(PY) -m benchmarks.matcher
 	$(PY) -m benchmarks.nlu
 	$(PY) -m benchmarks.training
 

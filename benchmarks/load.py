@@ -36,7 +36,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.kb_search import percentile
+from benchmarks.matcher import percentile
 from benchmarks.nlu import DATA, examples
 from bot.availability import UNAVAILABLE_TEXT
 from bot.config import ROOT, load_settings, rasa_environment

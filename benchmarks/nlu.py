@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.kb_search import percentile
+from benchmarks.matcher import percentile
 from bot.config import ROOT, load_settings, rasa_environment
 
 DATA = ROOT / "tests" / "data"

@@ -32,12 +32,15 @@ def _kb(args, settings) -> int:
             print(f"Vidensbasen er bygget: version {version}")
             return 0
         kb = KnowledgeBase.from_url(settings.kb_database_url)
-        if args.kb_command == "search":
-            hits = kb.search(" ".join(args.query), limit=args.limit)
-            if not kb.is_good(hits):
-                print("Intet sikkert hit." if hits else "Ingen hits.")
-            for hit in hits:
-                print(f"{hit.confidence:5.2f}  {hit.kind:<12} {hit.id:<28} {hit.title}")
+        if args.kb_command == "search":  # what the assistant's matcher makes of a question
+            match = kb.match(" ".join(args.query))
+            if match.topic:
+                question = f" · spørgsmål {match.question}" if match.question else ""
+                print(f"{match.topic}  {kb.topic(match.topic)['title']}  {match.confidence:.2f}{question}")
+            else:
+                print("overblik (hvad kan vi få af hjælp?)" if match.overview else "uden for emnerne")
+            print(f"i domænet: {match.domain:.2f}; andre bud: "
+                  + ", ".join(f"{t} {p:.2f}" for t, p in match.ranked[1:args.limit]))
             return 0
         entry = (kb.topic(args.id, args.audience) or kb.organisation(args.id) or kb.glossary(args.id)
                  or kb.diagnosis(args.id))
@@ -148,7 +151,7 @@ def parser() -> argparse.ArgumentParser:
     kb = commands.add_parser("kb", help="the knowledge base").add_subparsers(dest="kb_command", required=True)
     kb.add_parser("validate", help="check the YAML content")
     kb.add_parser("build", help="validate and rebuild the database atomically")
-    search = kb.add_parser("search", help="search the KB")
+    search = kb.add_parser("search", help="what the matcher makes of a question")
     search.add_argument("query", nargs="+")
     search.add_argument("--limit", type=int, default=5)
     show = kb.add_parser("show", help="show a topic, organisation, glossary entry or diagnosis")

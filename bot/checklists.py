@@ -102,6 +102,12 @@ class Agenda:
     transition: dict | None  # 1.6 and its handover checklist, when the transition is relevant
 
 
+# The page prints on one A4 sheet: the first (most important) references and questions of each topic
+MAX_LAWS = 3
+MAX_QUESTIONS = 4
+MAX_CHECKLIST_ITEMS = 6
+
+
 @dataclass
 class Checklist:
     audience: str  # foraelder | fagperson | ung
@@ -126,8 +132,8 @@ def topic_item(kb: KnowledgeBase, topic_id: str) -> TopicItem | None:
         if match and match.group(1) not in numbers and kb.topic(match.group(1)):
             numbers.append(match.group(1))
     return TopicItem(topic_id, topic["title"], topic["summary"].strip(),
-                     [(n, kb.topic(n)["title"]) for n in numbers], list(topic.get("legal_refs") or []),
-                     list(topic.get("ask_municipality") or []))
+                     [(n, kb.topic(n)["title"]) for n in numbers], list(topic.get("legal_refs") or [])[:MAX_LAWS],
+                     list(topic.get("ask_municipality") or [])[:MAX_QUESTIONS])
 
 
 def _fits_age(organisation: dict, age: float | None) -> bool:
@@ -151,10 +157,18 @@ def agenda(kb: KnowledgeBase, conversation: Conversation, found: list[dict]) -> 
         adult_services=transition,
         phase_participants=(meeting.get("phase_notes") or {}).get(phase) if phase else None,
         specialists=specialists[:MAX_SPECIALISTS],
-        meeting=meeting,
+        meeting=_shortened(meeting),
         coordination=kb.topic(COORDINATION),
-        transition=kb.topic(TRANSITIONS) if transition else None,
+        transition=_shortened(kb.topic(TRANSITIONS)) if transition else None,
     )
+
+
+def _shortened(topic: dict) -> dict:
+    """The topic with its checklist's first items only, so that the agenda prints on one A4 sheet."""
+    checklist = topic.get("checklist")
+    if not checklist:
+        return topic
+    return {**topic, "checklist": {**checklist, "items": list(checklist["items"])[:MAX_CHECKLIST_ITEMS]}}
 
 
 def build_checklist(kb: KnowledgeBase, conversation: Conversation) -> Checklist:

@@ -9,8 +9,9 @@ import yaml
 
 AUDIENCES = ("foraelder", "fagperson", "ung")
 SINGLE_FILES = ("organisations", "diagnoses", "municipalities", "life_phases", "glossary", "needs", "referral",
-                "deployment", "roles", "off_topic", "overview", "distress")
-MAPPING_FILES = ("municipalities", "referral", "deployment", "roles", "overview", "distress")
+                "deployment", "roles", "off_topic", "overview", "distress",
+                "outside")
+MAPPING_FILES = ("municipalities", "referral", "deployment", "roles", "overview", "distress", "outside")
 PLAIN_LISTS = ("off_topic",)  # lists of strings, not entries with ids
 
 
@@ -33,6 +34,7 @@ class Content:
     off_topic: list = field(default_factory=list)    # messages outside the domain (the matcher's "off")
     overview: dict = field(default_factory=dict)     # general requests for help
     distress: dict = field(default_factory=dict)     # phrases of someone in distress: never a topic first
+    outside: dict = field(default_factory=dict)      # adults and elderly relatives: outside the domain
 
     origin: dict[tuple[str, str], str] = field(default_factory=dict)  # (section, id) -> file
     version: str = ""

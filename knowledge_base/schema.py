@@ -247,6 +247,12 @@ class _Checker:
         if not isinstance(phrases, list) or len([p for p in phrases if isinstance(p, str) and p.strip()]) < 5:
             self.add("distress", "phrases", "phrases", "mindst 5 formuleringer / at least 5 phrases", "distress.yml")
 
+    def outside(self):
+        for key in ("signals", "young"):
+            phrases = self.content.outside.get(key)
+            if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+                self.add("outside", key, key, "en liste af tekster / a list of texts", "outside.yml")
+
     def off_topic_and_overview(self):
         if len(self.content.off_topic) < MIN_OFF_TOPIC:
             self.add("off_topic", "off_topic", "off_topic",
@@ -354,6 +360,7 @@ class _Checker:
         self.roles()
         self.off_topic_and_overview()
         self.distress()
+        self.outside()
         return self.problems
 
 

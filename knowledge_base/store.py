@@ -1,4 +1,4 @@
-"""Read side of the KB: loads the built database once into memory and answers look-ups and searches.
+"""Read side of the KB: loads the built database once into memory and answers look-ups and matches.
 
 Hand an instance to whoever needs it (actions, CLI, tests); nothing here reads the environment.
 `refresh()` re-reads only when the stored content version changed, so a rebuild is picked up live.
@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from knowledge_base import models as m
 from knowledge_base.loader import make_engine
-from knowledge_base.search import Document, Hit, SearchIndex
 from knowledge_base.matcher import Match, Matcher
 from knowledge_base.text import clean, fold, generalise, name_key, terms, words
 
@@ -29,6 +28,10 @@ def _word_key(text: str) -> str:
     return " " + name_key(" ".join(words(text or ""))) + " "
 
 
+# "jeg er 45", "min far er 67", "han på 70": an age stated for the writer or the person asked about
+STATED_AGE = re.compile(r"\b(?:er|paa|pa) (\d{2,3})(?: aar| ar)?\b(?! ?(?:uger?|dage?|maaned|timer?|minutter|kr|procent|"
+                        r"%|gange|km|kilo|kg|cm|grader|point|sider|medarbejdere|ansatte|elever|boern))")
+MIN_ADULT_AGE = 26
 NAME_PARTS = re.compile(r"\s*(?:\(|,|\s–\s)\s*")
 
 
@@ -116,34 +119,17 @@ class KnowledgeBase:
                                     key=lambda item: -len(item[0].pattern))
         self._overview = json.loads(meta.get("overview", "{}"))
         self._distress = [_phrase_pattern(p) for p in json.loads(meta.get("distress", "[]"))]
+        outside = json.loads(meta.get("outside", "{}"))
+        self._outside_signals = [_phrase_pattern(p) for p in outside.get("signals") or []]
+        self._young_words = [_phrase_pattern(p) for p in outside.get("young") or []]
         self._region_changes = json.loads(meta.get("region_changes", "[]"))
         self._municipality_sources = json.loads(meta.get("municipality_sources", "null")) or []
         self._organisation_names = _organisation_names(organisations)
         self._needs = {n["id"]: n for n in needs}
         self._need_terms = {n["id"]: [set(terms(k)) for k in n["keywords"]] for n in needs}
         self.built_at = meta.get("built_at", "")
-        self._index = SearchIndex(self._documents())
         self.version = meta["version"]
         return True
-
-    def _documents(self) -> list[Document]:
-        documents = []
-        for topic in self._topics.values():
-            answers = topic["answers"]
-            documents.append(Document(
-                topic["id"], "topic", topic["title"], topic["summary"].strip(),
-                ((topic["title"], 3), (" ".join(topic.get("keywords") or []), 3), (topic["summary"], 2),
-                 (" ".join(answers.values()), 1), (" ".join(topic.get("key_points") or []), 1),
-                 (" ".join(topic.get("ask_municipality") or []), 1))))
-        for entry in self._glossary.values():
-            documents.append(Document(entry["id"], "glossary", entry["term"], entry["explanation"].strip(),
-                                      ((entry["term"], 3), (" ".join(entry.get("synonyms") or []), 2),
-                                       (entry["explanation"], 1))))
-        for org in self._organisations.values():
-            names = " ".join(filter(None, (org["name"], org.get("full_name"))))
-            documents.append(Document(org["id"], "organisation", org["name"], org["helps_with"].strip(),
-                                      ((names, 3), (org["helps_with"], 1))))
-        return documents
 
     # -- topics ---------------------------------------------------------------------------
     def topic_ids(self) -> list[str]:
@@ -186,7 +172,7 @@ class KnowledgeBase:
         """The matcher's reading of a message: topic, question entry, confidence and domain score."""
         if self._matcher is None:
             raise KnowledgeBaseUnavailable("Vidensbasen har ingen matcher; kør 'make kb'.")
-        return self._matcher.match(generalise(text, self._diagnosis_names))
+        return self._matcher.match(generalise(text, self._diagnosis_names) if isinstance(text, str) else "")
 
     def role_in(self, text: str) -> str | None:
         """The role the writer's own words show (phrases in roles.yml), or None. The longest phrase found
@@ -201,6 +187,15 @@ class KnowledgeBase:
         """Whether the message says the writer cannot go on (distress.yml, whole phrases)."""
         folded = " " + fold(clean(text or "")) + " "
         return any(pattern.search(folded) for pattern in self._distress)
+
+    def outside_domain(self, text: str) -> bool:
+        """Whether the message is about an adult over 25 or an elderly relative and not about anyone young
+        (outside.yml): "min mormor skal have hjemmehjælp", "jeg er 45 og har fået sklerose"."""
+        folded = " " + fold(clean(text or "")) + " "
+        if any(pattern.search(folded) for pattern in self._young_words):
+            return False
+        adult = any(MIN_ADULT_AGE <= int(age) <= 120 for age in STATED_AGE.findall(folded))
+        return adult or any(pattern.search(folded) for pattern in self._outside_signals)
 
     def overview_asks(self) -> list[str]:
         return list(self._overview.get("asks") or [])
@@ -323,14 +318,3 @@ class KnowledgeBase:
             else:
                 deployment.setdefault("contact", {})[key] = value
         return deployment
-
-    def search(self, query: str, kinds: tuple[str, ...] | None = None, limit: int = 5) -> list[Hit]:
-        """Ranked hits. A diagnosis named in the query counts as the word "diagnose": the KB answers
-        about diagnoses in general, and a rare name must not pull towards a passage that merely mentions it."""
-        if not isinstance(query, str):
-            return []
-        return self._index.search(generalise(query, self._diagnosis_names), kinds=kinds, limit=limit)
-
-    @staticmethod
-    def is_good(hits: list[Hit]) -> bool:
-        return SearchIndex.is_good(hits)

@@ -135,7 +135,7 @@ async def test_the_second_answer_offers_the_checklist_and_the_reply_links_to_it(
     assert "aalborg" not in custom["url"].lower() and "familie" not in custom["url"]
     [message] = [m for m in replies["checklist"] if m.get("custom")]
     assert message["text"].startswith("Her er din huskeliste til næste møde med kommunen.")
-    assert "• Overgangen til voksenlivet (16–18 år)" in message["text"] and custom["url"] in message["text"]
+    assert f"• {kb.topic('overgang-til-voksenlivet')['title']}" in message["text"] and custom["url"] in message["text"]
     assert "Angelmanforeningen" in message["text"]
     assert message["buttons"] == [{"title": "Åbn huskelisten", "url": custom["url"], "type": "web_url"}]
 
@@ -186,11 +186,12 @@ async def test_checklist_holds_exactly_the_topics_references_questions_and_organ
     assert [t.id for t in checklist.topics] == PARENT_TOPICS
     transition, family = checklist.topics
     assert transition.recommendations == [("1.6", "Forberedelse af overgange")]
-    assert transition.laws == ["Barnets lov §§ 122–123", "Barnets lov § 86"]
-    assert transition.questions == kb.topic("overgang-til-voksenlivet")["ask_municipality"]
+    assert transition.laws == kb.topic("overgang-til-voksenlivet")["legal_refs"][:3]
+    assert transition.questions == kb.topic("overgang-til-voksenlivet")["ask_municipality"][:4]
     assert transition.summary == kb.topic("overgang-til-voksenlivet")["summary"].strip()
     assert family.recommendations == [("1.7", kb.topic("1.7")["title"])]
-    assert family.laws == kb.topic("1.7")["legal_refs"] and family.questions == kb.topic("1.7")["ask_municipality"]
+    assert family.laws == kb.topic("1.7")["legal_refs"][:3]
+    assert family.questions == kb.topic("1.7")["ask_municipality"][:4]
     assert [o["id"] for o in checklist.organisations] == [o["id"] for o in found["organisations"]]
 
 
@@ -251,7 +252,7 @@ async def test_the_page_shows_the_checklist_and_can_be_printed(kb, tracker_url, 
     assert "Barnets lov §§ 122–123" in page
     for topic in PARENT_TOPICS:
         assert str(escape(kb.topic(topic)["title"])) in page
-        for question in kb.topic(topic)["ask_municipality"]:
+        for question in kb.topic(topic)["ask_municipality"][:4]:
             assert str(escape(question)) in page
     assert "Angelmanforeningen" in page and str(escape(kb.organisation("angelmanforeningen")["how_to_contact"])) in page
     assert page.count('<div></div>') == 4  # lines for the family's own notes
@@ -267,7 +268,7 @@ async def test_the_caseworker_page_is_a_meeting_agenda(kb, tracker_url, web_app)
     assert "Deltagere at invitere" in page and "den kommende sagsbehandler fra voksenområdet" in page
     assert "Familien – forældrene og den unge selv" in page
     assert "Hvem koordinerer?" in page and "Socialstyrelsens anbefaling 1.5: Koordinerende funktion" in page
-    for item in kb.topic("1.4")["checklist"]["items"] + kb.topic("1.6")["checklist"]["items"]:
+    for item in kb.topic("1.4")["checklist"]["items"][:6] + kb.topic("1.6")["checklist"]["items"][:6]:
         assert str(escape(item)) in page
     assert "Tovholder:" in page and "Huskeliste til mødet med kommunen" not in page
 

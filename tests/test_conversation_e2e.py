@@ -92,8 +92,11 @@ def test_unknown_place(assistant):
     assert payloads(messages, "organisations")
 
 
-def test_english_question_gets_a_danish_reply(assistant):
-    messages = say(assistant, "e2e-english", "What happens when my son turns 18?")
+def test_english_question_gets_a_danish_reply(assistant, kb):
+    understood = say(assistant, "e2e-english", "What happens when my son turns 18?")
+    assert payloads(understood, "answer")  # understood: answered, in Danish
+    assert texts(understood)[0].startswith(kb.topic(payloads(understood, "answer")[0]["topic"], "foraelder")["text"][:40])
+    messages = say(assistant, "e2e-english-2", "Can you recommend a good pizza place nearby?")
     assert texts(messages)[0].startswith("Jeg taler kun dansk")
 
 

@@ -67,7 +67,7 @@ def test_build_on_postgresql(content_copy):
         assert kb.version == version
         assert count(url, m.Municipality) == 98
         assert kb.region_of("Aalborg", BEFORE_MERGER) == "Nordjylland"
-        assert kb.search("hvad er aflastning", kinds=("topic",))[0].id == "aflastning"
+        assert kb.match("hvad er aflastning").topic == "aflastning"
     finally:
         engine = create_engine(POSTGRES_URL)
         with engine.begin() as connection:
@@ -162,3 +162,16 @@ def test_missing_database_is_a_clear_error(tmp_path):
 
     with pytest.raises(KnowledgeBaseUnavailable, match="make kb"):
         KnowledgeBase.from_url(f"sqlite:///{tmp_path / 'tom.sqlite'}")
+
+
+@pytest.mark.parametrize("text, outside", [
+    ("min mormor skal have hjemmehjælp", True),
+    ("jeg er 47 og har selv fået sklerose, kan jeg få hjælp", True),
+    ("min far er 70 og skal have en rollator", True),
+    ("min datter er 17 og skal flytte hjemmefra", False),
+    ("mormor vil gerne passe vores søn med handicap i weekenden", False),  # about a child: ours
+    ("hun er 30 uger henne, og scanningen viste en sjælden fejl", False),
+    ("jeg er 24 og har en sjælden muskelsygdom", False),
+])
+def test_adults_and_elderly_relatives_are_outside_the_domain(kb, text, outside):
+    assert kb.outside_domain(text) is outside

@@ -71,7 +71,23 @@ async def test_helpline_is_not_offered_to_a_16_year_old_and_the_reply_says_why(k
     assert "sjaeldne-helpline" in ids(adult.organisations)
 
 
-def test_childrens_clinic_is_not_offered_for_a_19_year_old(kb):
+def test_the_centre_in_aarhus_is_offered_to_young_adults_too(kb):
+    """The content review: Center for Sjældne Sygdomme in Aarhus is not for children only."""
+    assert "css-aarhus" in ids(find_organisations(kb, need_id="udredning", age=19).organisations)
+    assert "css-aarhus" in ids(find_organisations(kb, need_id="udredning", age=9).organisations)
+
+
+def test_an_organisation_for_children_only_is_not_offered_to_a_19_year_old(content_copy, tmp_path):
+    from knowledge_base import KnowledgeBase, build_database
+    from tests.conftest import edit_yaml
+
+    def children_only(organisations):
+        next(o for o in organisations if o["id"] == "css-aarhus")["max_age"] = 17
+
+    edit_yaml(content_copy / "organisations.yml", children_only)
+    url = f"sqlite:///{tmp_path / 'kb.sqlite'}"
+    build_database(content_copy, url)
+    kb = KnowledgeBase.from_url(url)
     assert "css-aarhus" not in ids(find_organisations(kb, need_id="udredning", age=19).organisations)
     assert "css-aarhus" in ids(find_organisations(kb, need_id="udredning", age=9).organisations)
 

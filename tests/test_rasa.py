@@ -73,7 +73,7 @@ def test_what_can_you_help_with(assistant):
 def test_out_of_scope(assistant):
     messages = say(assistant, "rest-oos", "hvem vandt fodboldkampen i går")
     assert customs(messages) == [{"kind": "out_of_scope"}]
-    assert texts(messages)[0].startswith("Det kan jeg desværre ikke hjælpe med.")
+    assert texts(messages)[0].startswith("Det ligger uden for, hvad jeg ved.")
 
 
 def test_question_is_answered_from_the_knowledge_base_through_the_action_server(assistant):

@@ -391,7 +391,8 @@ def test_an_answer_becomes_one_adaptive_card():
         "Svar fra en automatisk assistent – vejledning, ikke en afgørelse. Afgørelser træffer kommunen."]
     assert card["body"][1]["spacing"] == "None"  # same paragraph, next line
     fact = {"title": "DUKH", "value": "76 30 19 50 · [dukh.dk](https://dukh.dk)"}
-    assert card["body"][-1] == {"type": "FactSet", "spacing": "Medium", "facts": [fact]}
+    assert card["body"][-2] == {"type": "FactSet", "spacing": "Medium", "facts": [fact]}
+    assert card["body"][-1]["isSubtle"] and card["body"][-1]["text"].startswith("Svar fra en automatisk")
     assert [(a["title"], click) for a, click in zip(card["actions"], click_values(card))] == [
         ("Merudgifter", {"payload": "/ask_merudgifter"}),
         ("Tal med en medarbejder", {"payload": "/request_human"})]

@@ -201,3 +201,66 @@ def test_a_new_question_entry_is_answered_within_ten_seconds_of_the_build(traine
             answered = payload if payload.get("question") == NEW_ENTRY["id"] else time.sleep(0.5)
         assert answered, "the new entry was not answered within 10 s of the build"
         assert answered["topic"] == "aflastning"
+
+
+# Distress ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", ["jeg orker ikke mere, vores søn har fået en ny diagnose igen",
+                                  "nogle dage har jeg lyst til at gøre skade på mig selv"])
+def test_someone_in_distress_gets_warmth_112_and_a_person_before_any_topic(assistant, text):
+    messages = say(assistant, f"u-distress-{abs(hash(text))}", text)
+    assert first_payload(messages)["kind"] == "handoff"
+    assert "112" in texts(messages)[0] and "Telefon:" in texts(messages)[0]
+    assert not any(c.get("kind") == "answer" for c in customs(messages))
+
+
+# The new topics, for each audience -------------------------------------------------------------------------------
+NEW_TOPIC_QUESTIONS = {
+    "specialundervisning": "hvordan får min søn specialundervisning i folkeskolen?",
+    "saerlige-dagtilbud": "findes der en særlig børnehave til børn med svære handicap?",
+    "boernefaglig-undersoegelse": "hvad er en børnefaglig undersøgelse, og hvorfor skal kommunen lave den?",
+    "underretning": "hvornår skal jeg som lærer lave en underretning?",
+    "barsel-og-indlaeggelse": "kan jeg forlænge min barsel når vores nyfødte er indlagt i lang tid?",
+    "bil-og-boligindretning": "kan vi få støtte til at købe en bil til vores datter i kørestol?",
+    "hospital-og-kommune": "hvem har ansvaret for hvad, hospitalet eller kommunen?",
+    "sagsbehandling": "hvor lang tid må kommunen være om at behandle vores ansøgning?",
+    "krise-og-sorg": "hvor kan vi få hjælp til sorgen over at vores barn er så syg?",
+    "socialpaedagogisk-stoette": "kan jeg få en bostøtte der hjælper mig med hverdagen i min lejlighed?",
+    "bpa-og-ledsagelse": "hvad er BPA, og kan jeg få en hjælperordning?",
+    "bolig-og-botilbud": "hvordan finder vi et botilbud til vores voksne søn?",
+    "foertidspension-og-forsoergelse": "hvornår kan man få førtidspension som ung med handicap?",
+    "stu-og-uddannelse": "hvad er en STU, og hvem kan komme på den?",
+    "vaergemaal": "skal vi som forældre være værge for vores søn, når han bliver myndig?",
+}
+AUDIENCE_OPENERS = {"foraelder": "jeg er mor til en dreng med en sjælden sygdom",
+                    "fagperson": "jeg er sagsbehandler i kommunen",
+                    "ung": "jeg er 19 og har selv en sjælden sygdom"}
+
+
+def test_the_tests_phrasings_are_not_what_the_assistant_learns_from():
+    from tests.test_nlu_model import trained_texts
+
+    def plain(text):
+        return " ".join(text.lower().replace("?", " ").split())
+
+    learned = {plain(t) for t in trained_texts()}
+    assert not {plain(q) for q in NEW_TOPIC_QUESTIONS.values()} & learned
+
+
+@pytest.mark.parametrize("topic", sorted(NEW_TOPIC_QUESTIONS))
+def test_a_new_topic_is_found_from_a_plain_question(assistant, topic):
+    payload = first_payload(say(assistant, f"u-new-{topic}", NEW_TOPIC_QUESTIONS[topic]))
+    assert (payload["kind"], payload.get("topic")) == ("answer", topic)
+
+
+@pytest.mark.parametrize("audience", sorted(AUDIENCE_OPENERS))
+def test_every_new_topic_answers_each_audience_in_its_own_words(assistant, kb, audience):
+    for topic in sorted(NEW_TOPIC_QUESTIONS):
+        sender = f"u-audience-{audience}-{topic}"
+        say(assistant, sender, AUDIENCE_OPENERS[audience])
+        messages = say(assistant, sender, f'/ask_question{{"topic_id": "{topic}"}}')
+        payload = first_payload(messages)
+        expected = kb.topic(topic, audience)
+        assert (payload["topic"], payload["audience"]) == (topic, expected["audience"])
+        assert texts(messages)[0].startswith(expected["text"][:50])
+        if audience == "ung" and topic != "saerlige-dagtilbud":
+            assert expected["audience"] == "ung"
