@@ -100,7 +100,8 @@ def answer_events(kb: KnowledgeBase, dispatcher: CollectingDispatcher, tracker: 
     region = tracker.get_slot(slots.REGION)
     offer_checklist = read_conversation(tracker.events).answers >= 1
     if question_id:
-        message = question_message(kb, question_id, audience, region=region, offer_checklist=offer_checklist)
+        message = question_message(kb, question_id, audience, life_phase=tracker.get_slot(slots.LIFE_PHASE),
+                                   region=region, offer_checklist=offer_checklist)
     else:
         message = answer_message(kb, topic_id, audience, life_phase=tracker.get_slot(slots.LIFE_PHASE),
                                  region=region, intro=intro, offer_checklist=offer_checklist)
@@ -121,7 +122,10 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
     if entities.get("topic_id") and kb.topic(str(entities["topic_id"])):
         return answer_events(kb, dispatcher, tracker, str(entities["topic_id"]))
     text = clean(latest.get("text") or "")
-    if not text or text.startswith("/"):  # nothing to read (an empty message, an unknown button payload)
+    if not text:
+        dispatcher.utter_message(text=bot_text("empty_message"), json_message=payload("fallback", region=region))
+        return []
+    if text.startswith("/"):  # a payload no button of ours sends: a miss like any other
         misses = int(tracker.get_slot(slots.MISSES) or 0) + 1
         if misses >= MISSES_BEFORE_HANDOFF:
             dispatcher.utter_message(**handoff_message(kb, intro=bot_text("handoff_after_misses"), region=region))

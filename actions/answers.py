@@ -34,6 +34,15 @@ def next_step_buttons(kb: KnowledgeBase, related: list[dict], offer_checklist: b
     ]
 
 
+def phase_note(kb: KnowledgeBase, topic: dict, life_phase: str | None) -> str | None:
+    """The topic's note for the child's life phase ("16–17 år: …"), when it has one."""
+    note = (topic.get("phase_notes") or {}).get(life_phase) if life_phase else None
+    if not note:
+        return None
+    phase = next((p for p in kb.life_phases() if p["id"] == life_phase), {"name": life_phase})
+    return bot_text("phase_note", phase=phase["name"], note=note.strip())
+
+
 def answer_message(kb: KnowledgeBase, topic_id: str, audience: str | None, *, life_phase: str | None = None,
                    region: str | None = None, intro: str | None = None, offer_checklist: bool = False) -> dict:
     """kwargs for dispatcher.utter_message: the topic's overview for the audience, a note for the life phase,
@@ -43,10 +52,9 @@ def answer_message(kb: KnowledgeBase, topic_id: str, audience: str | None, *, li
     sources = kb.sources(topic_id)
     parts = [intro] if intro else []
     parts.append(topic["text"])
-    note = (topic.get("phase_notes") or {}).get(life_phase) if life_phase else None
+    note = phase_note(kb, topic, life_phase)
     if note:
-        phase = next((p for p in kb.life_phases() if p["id"] == life_phase), {"name": life_phase})
-        parts.append(bot_text("phase_note", phase=phase["name"], note=note.strip()))
+        parts.append(note)
     if audience == "fagperson":
         checklist = topic.get("checklist")
         if checklist:
@@ -64,13 +72,17 @@ def answer_message(kb: KnowledgeBase, topic_id: str, audience: str | None, *, li
     }
 
 
-def question_message(kb: KnowledgeBase, question_id: str, audience: str | None, *, region: str | None = None,
-                     offer_checklist: bool = False) -> dict:
-    """kwargs for dispatcher.utter_message: one question entry's short answer, its legal references for a
-    professional, the source line, the topic's overview one button away and a sibling question."""
+def question_message(kb: KnowledgeBase, question_id: str, audience: str | None, *, life_phase: str | None = None,
+                     region: str | None = None, offer_checklist: bool = False) -> dict:
+    """kwargs for dispatcher.utter_message: one question entry's short answer, the topic's note for the life
+    phase, its legal references for a professional, the source line, the topic's overview one button away
+    and a sibling question."""
     entry = kb.question(question_id, audience)
     topic = kb.topic(entry["topic"])
     parts = [entry["text"]]
+    note = phase_note(kb, topic, life_phase)
+    if note:
+        parts.append(note)
     if entry["audience"] == "fagperson" and entry.get("legal_refs"):
         parts.append(bot_text("legal_refs", refs=", ".join(entry["legal_refs"])))
     parts.append(source_line(entry["sources"]))

@@ -118,7 +118,11 @@ def generalise(text: str, names, placeholder: str = "diagnose") -> str:
 
 ENGLISH_MARKERS = frozenset({"the", "what", "how", "is", "are", "my", "your", "can", "do", "does", "you", "with",
                              "about", "should", "when", "where", "who", "which", "help", "please", "would", "child",
-                             "son", "daughter", "disability", "turns", "happens", "get", "support", "of", "and"})
+                             "son", "daughter", "disability", "turns", "happens", "get", "support", "of", "and",
+                             # not Danish words too ("i", "to", "for", "du" are left out for that reason)
+                             "a", "an", "in", "on", "it", "we", "our", "me", "have", "has", "there", "any",
+                             "this", "that", "be", "will", "at", "or", "not", "if", "from", "they", "their",
+                             "need", "recommend", "good"})
 
 
 def looks_english(text: str) -> bool:
