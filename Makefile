@@ -28,7 +28,10 @@ $(STAMP_VENV): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
 	@touch $@
 
-$(STAMP_NLP): $(STAMP_VENV) $(CONTENT) $(wildcard bot/nlp/*.py knowledge_base/*.py)
+# The pipeline's entity ruler reads only the places, diagnoses and organisations: editing a topic does not
+# rebuild it (so `make kb` after an editor's change is the KB build alone)
+NLP_CONTENT := $(addprefix knowledge_base/content/,municipalities.yml diagnoses.yml organisations.yml)
+$(STAMP_NLP): $(STAMP_VENV) $(NLP_CONTENT) $(wildcard bot/nlp/*.py) knowledge_base/content.py knowledge_base/text.py
 	$(PY) -m bot nlp build
 
 $(STAMP_KB): $(STAMP_VENV) $(STAMP_NLP) $(CONTENT) $(wildcard knowledge_base/*.py)
