@@ -38,7 +38,8 @@ from knowledge_base.store import KnowledgeBase
 from knowledge_base.text import clean, fold, looks_english
 
 ANSWER_CONFIDENCE = 0.3       # a topic this likely is answered (chosen on tests/data/dev.yml: benchmarks/tune.py)
-QUESTION_SHARE = 0.35         # a question entry answers when it holds this share of its topic's probability
+QUESTION_SCORE_MIN = -0.25    # a question entry answers when its own SVM scores the message at least this
+                              # (0 is that SVM's boundary; a little below it, the entry still fits best)
 CLARIFY_CONFIDENCE = 0.15     # below this, nothing is offered as "Mente du …?"
 DOMAIN_MIN = 0.6              # below this the message is not about our domain (dev.yml, as above)
 RASA_OUT_OF_SCOPE = 0.6       # Rasa's own out_of_scope this sure …
@@ -168,7 +169,7 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
             starter_topics=STARTER_TOPICS))
         return []
     if match.confidence >= ANSWER_CONFIDENCE:
-        question = match.question if match.question_confidence >= QUESTION_SHARE * match.confidence else None
+        question = match.question if match.question_score >= QUESTION_SCORE_MIN else None
         return answer_events(kb, dispatcher, tracker, match.topic, question)
     misses = int(tracker.get_slot(slots.MISSES) or 0) + 1
     if misses >= MISSES_BEFORE_HANDOFF:

@@ -68,6 +68,7 @@ class Match:
     overview: bool = False
     ranked: tuple[tuple[str, float], ...] = field(default_factory=tuple)
     question_confidence: float = 0.0
+    question_score: float = -math.inf  # the question entry's own SVM score; ≥ 0 means "this is that question"
 
 
 class Matcher:
@@ -175,19 +176,25 @@ class Matcher:
         return best
 
     # -- matching ---------------------------------------------------------------------------
+    def decision_values(self, features) -> np.ndarray:
+        """One SVM score per class for one message's features (a row)."""
+        values = np.asarray(features.astype(np.float32) @ self.weights).ravel() + self.intercepts  # no upcast copy
+        if values.shape[0] == 1:  # two classes: one decision value
+            values = np.array([-values[0], values[0]])
+        return values
+
     def probabilities(self, text: str, features=None) -> dict[str, float]:
         features = self.vectorizer.transform([text]) if features is None else features
-        values = np.asarray(features.astype(np.float32) @ self.weights) + self.intercepts  # no upcast copy
-        values = values.reshape(1, -1)
-        if values.shape[1] == 1:  # two classes: one decision value
-            values = np.hstack([-values, values])
+        values = self.decision_values(features).reshape(1, -1)
         return dict(zip(self.labels, _softmax(values * self.temperature)[0]))
 
     def match(self, text: str) -> Match:
         if not isinstance(text, str) or not re.search(r"\w", text):
             return Match(None, None, 0.0, 0.0)
         features = self.vectorizer.transform([text])
-        probabilities = self.probabilities(text, features)
+        values = self.decision_values(features)
+        probabilities = dict(zip(self.labels, _softmax(values.reshape(1, -1) * self.temperature)[0]))
+        scores = dict(zip(self.labels, values))
         by_topic: dict[str, float] = {}
         for label, p in probabilities.items():
             topic = self._topic(label)
@@ -202,10 +209,14 @@ class Matcher:
             return Match(None, None, overview, domain, overview=True, ranked=ranked)
         if off >= top_p:
             return Match(None, None, off, domain, ranked=ranked)
-        questions = [(label[len(QUESTION_PREFIX):], p) for label, p in probabilities.items()
+        # the topic's question entry whose own one-vs-rest SVM scores the message highest; its raw score says
+        # how sure that SVM is that this is its question (0 is its decision boundary)
+        questions = [(label[len(QUESTION_PREFIX):], scores[label]) for label in self.labels
                      if label.startswith(QUESTION_PREFIX) and self._topic(label) == top_topic]
-        question, question_p = max(questions, key=lambda item: item[1], default=(None, 0.0))
-        return Match(top_topic, question, top_p, domain, ranked=ranked, question_confidence=question_p)
+        question, score = max(questions, key=lambda item: item[1], default=(None, -math.inf))
+        return Match(top_topic, question, top_p, domain, ranked=ranked,
+                     question_confidence=probabilities.get(QUESTION_PREFIX + question, 0.0) if question else 0.0,
+                     question_score=float(score))
 
     # -- storage -------------------------------------------------------------------------------
     def dumps(self) -> bytes:

@@ -122,6 +122,7 @@ class KnowledgeBase:
         outside = json.loads(meta.get("outside", "{}"))
         self._outside_signals = [_phrase_pattern(p) for p in outside.get("signals") or []]
         self._young_words = [_phrase_pattern(p) for p in outside.get("young") or []]
+        self._illnesses = [_phrase_pattern(p) for p in outside.get("illnesses") or []]
         self._region_changes = json.loads(meta.get("region_changes", "[]"))
         self._municipality_sources = json.loads(meta.get("municipality_sources", "null")) or []
         self._organisation_names = _organisation_names(organisations)
@@ -189,9 +190,12 @@ class KnowledgeBase:
         return any(pattern.search(folded) for pattern in self._distress)
 
     def outside_domain(self, text: str) -> bool:
-        """Whether the message is about an adult over 25 or an elderly relative and not about anyone young
-        (outside.yml): "min mormor skal have hjemmehjælp", "jeg er 45 og har fået sklerose"."""
+        """Whether the message is about an ordinary childhood illness, or about an adult over 25 or an elderly
+        relative and not about anyone young (outside.yml): "må hun komme i skole med skoldkopper?", "min mormor
+        skal have hjemmehjælp", "jeg er 45 og har fået sklerose"."""
         folded = " " + fold(clean(text or "")) + " "
+        if any(pattern.search(folded) for pattern in self._illnesses):
+            return True  # an ordinary childhood illness: the doctor's or the health visitor's question
         if any(pattern.search(folded) for pattern in self._young_words):
             return False
         adult = any(MIN_ADULT_AGE <= int(age) <= 120 for age in STATED_AGE.findall(folded))

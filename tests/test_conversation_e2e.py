@@ -129,7 +129,7 @@ def test_young_person_is_not_sent_to_the_adult_helpline(assistant):
 
 def test_personal_data_is_noted_once_and_stored_redacted_and_user_text_stays_out_of_logs(assistant):
     marker = "Zebrafinke"
-    first = say(assistant, "e2e-privacy", f"{marker} her, min søns cpr er 120385-1234, hvad er aflastning")
+    first = say(assistant, "e2e-privacy", f"{marker} her, min søns cpr er 120385-1234. Hvordan søger vi om aflastning?")
     assert texts(first)[0].startswith("En lille ting først")
     assert payloads(first, "answer")
     second = say(assistant, "e2e-privacy", "ring til mig på 12 34 56 78")

@@ -172,6 +172,7 @@ def test_missing_database_is_a_clear_error(tmp_path):
     ("mormor vil gerne passe vores søn med handicap i weekenden", False),  # about a child: ours
     ("hun er 30 uger henne, og scanningen viste en sjælden fejl", False),
     ("jeg er 24 og har en sjælden muskelsygdom", False),
+    ("må vores datter komme i vuggestue med skoldkopper", True),  # an ordinary childhood illness
 ])
 def test_adults_and_elderly_relatives_are_outside_the_domain(kb, text, outside):
     assert kb.outside_domain(text) is outside
