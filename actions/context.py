@@ -26,6 +26,8 @@ from knowledge_base.store import KnowledgeBase
 ROLES = ("foraelder", "fagperson", "ung")
 CONTEXT_ENTITIES = {"municipality", "age", "diagnosis", "role"}
 SELF_AGE = re.compile(r"\bjeg er (\d{1,2})\b", re.IGNORECASE)
+AGE_IN_TEXT = re.compile(r"\b(?:fylder(?: snart)?|er) (\d{1,2})(?: år)?\b"
+                         r"(?! ?(?:uger?|dage?|måned|timer?|minutter|kr|%|gange|procent))", re.IGNORECASE)
 TURNS = re.compile(r"\bfylder (?:snart )?(\d{1,2})\b", re.IGNORECASE)
 PLACE_PHRASE = re.compile(r"\b(?:bor (?:i|på)|flyttet til|kommune(?:n)? er|fra) ([A-ZÆØÅa-zæøå][\wæøåÆØÅ-]{2,})"
                           r"|\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,}) [Kk]ommune\b")
@@ -40,6 +42,11 @@ class ValidateSlotMappings(KnowledgeMixin, ValidationAction):
         """Also tells the user, once, when the message held personal data that will not be stored."""
         events = await super().run(dispatcher, tracker, domain)
         text = tracker.latest_message.get("text") or ""
+        stated = AGE_IN_TEXT.search(text)
+        if stated and not any(e.get("name") == slots.AGE for e in events):
+            # the CRF's age is learned and can miss "fylder 18 til foråret"; the plain wording is a safe net
+            events += [SlotSet(name, value) for name, value in
+                       self.validate_age(stated.group(1), dispatcher, tracker, domain).items()]
         role = self.kb.role_in(text)  # the writer's own words (roles.yml) say more than one extracted word
         if role:
             # always sent: rasa_sdk has already applied this turn's events to `tracker`, so comparing with

@@ -183,3 +183,11 @@ async def test_the_age_and_the_writers_own_words_set_the_role_in_the_same_turn(k
     events = await ValidateSlotMappings(kb).run(dispatcher, turn, domain)
     assert {"event": "slot", "timestamp": None, "name": "role", "value": "ung"} in events
     assert {"event": "slot", "timestamp": None, "name": "age", "value": 17.0} in events
+
+
+async def test_an_age_the_model_missed_is_read_from_the_plain_wording(kb, tracker, dispatcher, domain):
+    text = "min datter fylder 18 til foråret, hvad sker der så?"
+    turn = tracker(text=text, intent="ask_question", events=[{"event": "user", "text": text}])
+    events = await ValidateSlotMappings(kb).run(dispatcher, turn, domain)
+    assert {"event": "slot", "timestamp": None, "name": "age", "value": 17.0} in events
+    assert {"event": "slot", "timestamp": None, "name": "life_phase", "value": "16-17"} in events
