@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from actions.context import normalised_entities
-from benchmarks.nlu import examples, holdout_cases, run_cases, score
+from benchmarks.nlu import examples, holdout_cases, independent_cases, run_cases, score
 from bot.config import ROOT
 from knowledge_base import load_content
 from tests.conftest import API_TOKEN, CONTENT
@@ -33,10 +33,6 @@ def trained_texts() -> set[str]:
     texts |= set(content.off_topic) | set(content.overview.get("asks") or [])
     texts |= set(content.referral.get("asks") or [])
     return {" ".join(t.lower().split()) for t in texts}
-
-
-def independent_cases() -> list[dict]:
-    return yaml.safe_load((DATA / "independent.yml").read_text(encoding="utf-8"))["cases"]
 
 
 def test_evaluation_sets_are_never_trained_on():
