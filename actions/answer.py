@@ -76,9 +76,13 @@ def question_parts(text: str) -> list[str]:
 
 def best_match(kb: KnowledgeBase, parts: list[str]):
     """The first part the matcher is sure of, else the surest; with the part it was read from."""
-    matches = [(part, kb.match(part)) for part in parts]
-    sure = [(part, m) for part, m in matches if m.topic and m.confidence >= ANSWER_CONFIDENCE]
-    return sure[0] if sure else max(matches, key=lambda pm: pm[1].confidence if pm[1].topic else -1)
+    matches = []
+    for part in parts:  # most specific first; the longer readings only when it is not sure
+        match = kb.match(part)
+        if match.topic and match.confidence >= ANSWER_CONFIDENCE:
+            return part, match
+        matches.append((part, match))
+    return max(matches, key=lambda pm: pm[1].confidence if pm[1].topic else -1)
 
 
 def asks_something(text: str) -> bool:
@@ -111,14 +115,25 @@ def answer_events(kb: KnowledgeBase, dispatcher: CollectingDispatcher, tracker: 
     return [SlotSet(slots.TOPIC, topic_id), SlotSet(slots.MISSES, 0.0)]
 
 
+def missed(kb: KnowledgeBase, dispatcher: CollectingDispatcher, tracker: Tracker, reply) -> list:
+    """A message we could not answer: `reply()` says so, and the second miss in a row offers a person."""
+    misses = int(tracker.get_slot(slots.MISSES) or 0) + 1
+    if misses >= MISSES_BEFORE_HANDOFF:
+        dispatcher.utter_message(**handoff_message(kb, intro=bot_text("handoff_after_misses"),
+                                                   region=tracker.get_slot(slots.REGION)))
+        return [SlotSet(slots.MISSES, 0.0)]
+    reply()
+    return [SlotSet(slots.MISSES, float(misses))]
+
+
 async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatcher, tracker: Tracker) -> list:
     """The whole decision described in the module docstring; returns the events to apply."""
     latest = tracker.latest_message
     entities = {e.get("entity"): e.get("value") for e in latest.get("entities") or []}
     region = tracker.get_slot(slots.REGION)
     audience = tracker.get_slot(slots.ROLE)
-    if entities.get("question_id") and kb.question(str(entities["question_id"])):
-        question = kb.question(str(entities["question_id"]))
+    question = kb.question(str(entities["question_id"])) if entities.get("question_id") else None
+    if question:
         return answer_events(kb, dispatcher, tracker, question["topic"], question["id"])
     if entities.get("topic_id") and kb.topic(str(entities["topic_id"])):
         return answer_events(kb, dispatcher, tracker, str(entities["topic_id"]))
@@ -127,12 +142,8 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
         dispatcher.utter_message(text=bot_text("empty_message"), json_message=payload("fallback", region=region))
         return []
     if text.startswith("/"):  # a payload no button of ours sends: a miss like any other
-        misses = int(tracker.get_slot(slots.MISSES) or 0) + 1
-        if misses >= MISSES_BEFORE_HANDOFF:
-            dispatcher.utter_message(**handoff_message(kb, intro=bot_text("handoff_after_misses"), region=region))
-            return [SlotSet(slots.MISSES, 0.0)]
-        dispatcher.utter_message(text=bot_text("empty_message"), json_message=payload("fallback", region=region))
-        return [SlotSet(slots.MISSES, float(misses))]
+        return missed(kb, dispatcher, tracker, lambda: dispatcher.utter_message(
+            text=bot_text("empty_message"), json_message=payload("fallback", region=region)))
     if kb.distress_in(text) or (intent_name(latest) == "express_distress"
                                 and intent_confidence(latest) >= RASA_DISTRESS):
         # never a topic text first to someone who cannot go on
@@ -151,11 +162,12 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
     outside = kb.outside_domain(asked)  # an adult over 25 or an elderly relative, whatever the topic words
     in_domain = (match.domain >= DOMAIN_MIN and (match.topic or match.overview)
                  and not (rasa_says_off and match.confidence < MATCH_OVERRULES_RASA))
-    if outside or (not in_domain and not wants_organisations(kb, asked)):
+    organisations_wanted = wants_organisations(kb, asked)
+    if outside or (not in_domain and not organisations_wanted):
         key = "english" if looks_english(asked) else "out_of_domain"
         dispatcher.utter_message(text=bot_text(key), json_message=payload("out_of_scope", region=region))
         return [SlotSet(slots.MISSES, 0.0)]
-    if wants_organisations(kb, asked):
+    if organisations_wanted:
         referral = find_organisations(kb, text=asked, diagnosis_id=tracker.get_slot(slots.DIAGNOSIS),
                                       topic_id=tracker.get_slot(slots.TOPIC), audience=audience,
                                       age=tracker.get_slot(slots.AGE))
@@ -171,18 +183,18 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
     if match.confidence >= ANSWER_CONFIDENCE:
         question = match.question if match.question_score >= QUESTION_SCORE_MIN else None
         return answer_events(kb, dispatcher, tracker, match.topic, question)
-    misses = int(tracker.get_slot(slots.MISSES) or 0) + 1
-    if misses >= MISSES_BEFORE_HANDOFF:
-        dispatcher.utter_message(**handoff_message(kb, intro=bot_text("handoff_after_misses"), region=region))
-        return [SlotSet(slots.MISSES, 0.0)]
     options = [t for t, p in match.ranked if p >= CLARIFY_CONFIDENCE][:CLARIFY_OPTIONS]
-    if options:
-        dispatcher.utter_message(text=bot_text("clarify"), buttons=[topic_button(kb, t) for t in options],
-                                 json_message=payload("clarify", region=region))
-    else:
-        dispatcher.utter_message(text=bot_text("no_answer"), buttons=[topic_button(kb, t) for t in STARTER_TOPICS],
-                                 json_message=payload("fallback", region=region))
-    return [SlotSet(slots.MISSES, float(misses))]
+
+    def ask_back() -> None:
+        if options:
+            dispatcher.utter_message(text=bot_text("clarify"), buttons=[topic_button(kb, t) for t in options],
+                                     json_message=payload("clarify", region=region))
+        else:
+            dispatcher.utter_message(text=bot_text("no_answer"),
+                                     buttons=[topic_button(kb, t) for t in STARTER_TOPICS],
+                                     json_message=payload("fallback", region=region))
+
+    return missed(kb, dispatcher, tracker, ask_back)
 
 
 class ActionAnswer(KnowledgeAction):

@@ -28,7 +28,7 @@ def question_button(kb: KnowledgeBase, question_id: str) -> dict:
 
 def next_step_buttons(kb: KnowledgeBase, related: list[dict], offer_checklist: bool = False) -> list[dict]:
     checklist = [{"title": bot_text("button_checklist"), "payload": "/request_checklist"}] if offer_checklist else []
-    return related[:MAX_RELATED_BUTTONS + 1] + checklist + [
+    return related[:MAX_RELATED_BUTTONS] + checklist + [
         {"title": bot_text("button_find_organisations"), "payload": "/find_organisation"},
         {"title": bot_text("button_talk_to_human"), "payload": "/request_human"},
     ]
@@ -66,7 +66,7 @@ def answer_message(kb: KnowledgeBase, topic_id: str, audience: str | None, *, li
     related = [topic_button(kb, t) for t in (topic.get("related_topics") or []) if kb.topic(t)]
     return {
         "text": "\n\n".join(parts),
-        "buttons": next_step_buttons(kb, related[:MAX_RELATED_BUTTONS], offer_checklist),
+        "buttons": next_step_buttons(kb, related, offer_checklist),
         "json_message": payload("answer", topic=topic_id, audience=topic["audience"], sources=sources,
                                 organisations=kb.organisations_for_topic(topic_id), region=region),
     }
