@@ -144,7 +144,6 @@ def build_database(content_dir: Path | str, url: str, today: dt.date | None = No
         "deployment": json.dumps(_plain(content.deployment), ensure_ascii=False),
         "referral": json.dumps(_plain(content.referral), ensure_ascii=False),
         "roles": json.dumps(_plain(content.roles), ensure_ascii=False),
-        "overview": json.dumps(_plain(content.overview), ensure_ascii=False),
         "distress": json.dumps(_plain(content.distress.get("phrases") or []), ensure_ascii=False),
         "outside": json.dumps(_plain(content.outside), ensure_ascii=False),
         "region_changes": json.dumps(_plain(content.municipalities.get("region_changes") or []), ensure_ascii=False),

@@ -67,7 +67,6 @@ class Match:
     domain: float
     overview: bool = False
     ranked: tuple[tuple[str, float], ...] = field(default_factory=tuple)
-    question_confidence: float = 0.0
     question_score: float = -math.inf  # the question entry's own SVM score; ≥ 0 means "this is that question"
 
 
@@ -214,9 +213,7 @@ class Matcher:
         questions = [(label[len(QUESTION_PREFIX):], scores[label]) for label in self.labels
                      if label.startswith(QUESTION_PREFIX) and self._topic(label) == top_topic]
         question, score = max(questions, key=lambda item: item[1], default=(None, -math.inf))
-        return Match(top_topic, question, top_p, domain, ranked=ranked,
-                     question_confidence=probabilities.get(QUESTION_PREFIX + question, 0.0) if question else 0.0,
-                     question_score=float(score))
+        return Match(top_topic, question, top_p, domain, ranked=ranked, question_score=float(score))
 
     # -- storage -------------------------------------------------------------------------------
     def dumps(self) -> bytes:

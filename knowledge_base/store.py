@@ -56,8 +56,17 @@ def _organisation_names(organisations: dict) -> list[tuple[str, dict[str, set[st
 
 
 def _phrase_pattern(phrase: str) -> "re.Pattern":
-    """A role phrase as a whole-word pattern on folded text."""
+    """An editor's phrase (roles, distress, outside.yml) as a whole-word pattern on folded text."""
     return re.compile(r"(?<![\w])" + re.escape(fold(clean(phrase))) + r"(?![\w])")
+
+
+def _folded(text: str | None) -> str:
+    """A message as the phrase patterns read it: cleaned, folded, with a space on either side."""
+    return " " + fold(clean(text or "")) + " "
+
+
+def _any(patterns: list["re.Pattern"], folded: str) -> bool:
+    return any(pattern.search(folded) for pattern in patterns)
 
 
 class KnowledgeBaseUnavailable(RuntimeError):
@@ -117,7 +126,6 @@ class KnowledgeBase:
         # longest phrases first, so "jeg er mor til" is not read as something shorter
         self._role_phrases = sorted(((_phrase_pattern(p), role) for role, phrases in roles.items() for p in phrases),
                                     key=lambda item: -len(item[0].pattern))
-        self._overview = json.loads(meta.get("overview", "{}"))
         self._distress = [_phrase_pattern(p) for p in json.loads(meta.get("distress", "[]"))]
         outside = json.loads(meta.get("outside", "{}"))
         self._outside_signals = [_phrase_pattern(p) for p in outside.get("signals") or []]
@@ -178,7 +186,7 @@ class KnowledgeBase:
     def role_in(self, text: str) -> str | None:
         """The role the writer's own words show (phrases in roles.yml), or None. The longest phrase found
         wins: "jeg er mor til" says more than "jeg er"."""
-        folded = " " + fold(clean(text or "")) + " "
+        folded = _folded(text)
         for pattern, role in self._role_phrases:
             if pattern.search(folded):
                 return role
@@ -186,23 +194,19 @@ class KnowledgeBase:
 
     def distress_in(self, text: str) -> bool:
         """Whether the message says the writer cannot go on (distress.yml, whole phrases)."""
-        folded = " " + fold(clean(text or "")) + " "
-        return any(pattern.search(folded) for pattern in self._distress)
+        return _any(self._distress, _folded(text))
 
     def outside_domain(self, text: str) -> bool:
         """Whether the message is about an ordinary childhood illness, or about an adult over 25 or an elderly
         relative and not about anyone young (outside.yml): "må hun komme i skole med skoldkopper?", "min mormor
         skal have hjemmehjælp", "jeg er 45 og har fået sklerose"."""
-        folded = " " + fold(clean(text or "")) + " "
-        if any(pattern.search(folded) for pattern in self._illnesses):
+        folded = _folded(text)
+        if _any(self._illnesses, folded):
             return True  # an ordinary childhood illness: the doctor's or the health visitor's question
-        if any(pattern.search(folded) for pattern in self._young_words):
+        if _any(self._young_words, folded):
             return False
         adult = any(MIN_ADULT_AGE <= int(age) <= 120 for age in STATED_AGE.findall(folded))
-        return adult or any(pattern.search(folded) for pattern in self._outside_signals)
-
-    def overview_asks(self) -> list[str]:
-        return list(self._overview.get("asks") or [])
+        return adult or _any(self._outside_signals, folded)
 
     def organisation_named(self, text: str) -> str | None:
         """The organisation the text names (name, full name, alias or a short form of them, as whole words),
