@@ -7,14 +7,16 @@ the situation and asks in the same breath) comes here. In order:
 1. a button that names an entry (`/ask_question{"question_id": …}` or `{"topic_id": …}`) is answered directly;
 2. someone in distress ("jeg kan ikke mere": distress.yml, or Rasa's express_distress) gets warmth, 112 and
    a person, before anything else;
-3. a long message is read by the question it contains (its last sentences with a question mark);
-4. a question about regions, or about one organisation by name, gets that answer;
-5. what is about an adult over 25 or an elderly relative (outside.yml), or what the matcher's domain score
+3. a message that only tells the situation (a place, an age, a diagnosis, who writes; no question) is said
+   back, with the topic it seems to be about as a button;
+4. a long message is read by the question it contains (its last sentences with a question mark);
+5. a question about regions, or about one organisation by name, gets that answer;
+6. what is about an adult over 25 or an elderly relative (outside.yml), or what the matcher's domain score
    says is not ours, is turned away kindly, saying who can help;
-6. a wish for organisations ("hvem kan vi kontakte?") gets the organisation look-up with the context;
-7. a general "hvad kan vi få af hjælp?" gets the overview for the family's life phase;
-8. a confident match is answered: the question entry when one fits, else the topic's overview;
-9. otherwise "Mente du …?" with the likeliest topics, and after two misses in a row a human.
+7. a wish for organisations ("hvem kan vi kontakte?") gets the organisation look-up with the context;
+8. a general "hvad kan vi få af hjælp?" gets the overview for the family's life phase;
+9. a confident match is answered: the question entry when one fits, else the topic's overview;
+10. otherwise "Mente du …?" with the likeliest topics, and after two misses in a row a human.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from actions import slots
 from actions.answers import (answer_message, feedback_message, overview_message, question_message,
                              topic_button)
 from actions.base import KnowledgeAction
+from actions.context import acknowledgement, tells_situation
 from actions.handoff import distress_message, handoff_message
 from actions.organisations import named_organisation_message, referral_message
 from actions.regions import region_message
@@ -50,8 +53,24 @@ MISSES_BEFORE_HANDOFF = 2
 STARTER_TOPICS = ("overgang-til-voksenlivet", "1.7", "merudgifter")
 LONG_MESSAGE = 250
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-QUESTION_START = re.compile(r"(^|[,.;:–-]\s*|\bog\s+)(hvad|hvordan|hvor|hvem|hvornår|hvorfor|hvilke[nt]?|kan (jeg|vi|man|i)|"
-                            r"skal (jeg|vi|man)|må (jeg|vi)|er der|findes der|har (vi|jeg) ret)\b", re.IGNORECASE)
+QUESTION_START = re.compile(r"(^|[,.;:–-]\s*|\bog\s+)(hvad|hvordan|hvor|hvem|hvornår|hvorfor|hvilke[nt]?|"
+                            r"kan (jeg|vi|man|i)|skal (jeg|vi|man)|må (jeg|vi)|er der|findes der|har (vi|jeg) ret|"
+                            # a yes/no question puts the verb first and its subject right after ("må hun …",
+                            # "får man …"); chat Danish also drops the subject of a statement ("har en
+                            # sjælden sygdom og …"), so the subject is required
+                            r"(må|kan|skal|er|har|bliver|får|vil|bør|gør|plejer|ved|kunne|skulle|ville|burde) "
+                            r"(jeg|vi|man|i|du|hun|han|de|det|der|min|mit|mine|vores|hans|hendes|deres|barnet|"
+                            r"kommunen|skolen|dette|disse|\w+s)|"
+                            r"(gælder|findes|dækker|koster|betaler|hjælper|tæller|hører|ligger|passer))\b",
+                            re.IGNORECASE)
+
+QUESTION_WORD = re.compile(r"\b(hvad|hvordan|hvem|hvornår|hvorfor|hvilke[nt]?)\b", re.IGNORECASE)
+# someone the sentence is about: the writer, the family, the child, the professional's "vi"
+TELLER = re.compile(r"\b(jeg|vi|min|mit|mine|vores|han|hun|de|barnet|eleven|borgeren)\b", re.IGNORECASE)
+STATEMENT_WORDS = 25
+# asking without a question mark: "jeg vil gerne vide mere om …", "fortæl om …", "vi har brug for hjælp til …"
+REQUEST = re.compile(r"\b((jeg|vi) (vil|ville) gerne|(vil|ville) (jeg|vi) gerne|huskeliste|tjekliste|checkliste|(jeg|vi) (mangler|søger|leder efter)|har brug for|"
+                     r"fortæl|forklar|giv (mig|os)|send (mig|os)|lav (en|mig|os)|hjælp (mig|os|til))\b", re.IGNORECASE)
 
 
 def intent_name(latest: dict) -> str | None:
@@ -86,8 +105,16 @@ def best_match(kb: KnowledgeBase, parts: list[str]):
 
 
 def asks_something(text: str) -> bool:
-    """Whether a message that tells the situation also asks a question."""
-    return "?" in text or bool(QUESTION_START.search(text))
+    """Whether a message that tells the situation also asks a question, or asks for something."""
+    return "?" in text or bool(QUESTION_START.search(text) or QUESTION_WORD.search(text) or REQUEST.search(text))
+
+
+def only_tells(kb: KnowledgeBase, tracker: Tracker, text: str) -> bool:
+    """A short message that tells the situation in a sentence about someone ("vores søn på 10 har NCL", "jeg
+    sidder på voksenhandicap i Silkeborg") and asks nothing; not a search-like phrase ("viden om Williams
+    syndrom") and not a long story, which is answered by what it is about."""
+    return (len(text.split()) <= STATEMENT_WORDS and bool(TELLER.search(text)) and not asks_something(text)
+            and tells_situation(kb, tracker))
 
 
 def wants_organisations(kb: KnowledgeBase, text: str) -> bool:
@@ -149,6 +176,13 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
         # never a topic text first to someone who cannot go on
         dispatcher.utter_message(**distress_message(kb, region=region))
         return [SlotSet(slots.MISSES, 0.0)]
+    if only_tells(kb, tracker, text):
+        # "jeg sidder på voksenhandicap i Silkeborg", "vores søn på 4 har fået en diagnose": the situation,
+        # not yet a question. Said back, with the topic it seems to be about one button away.
+        match = kb.match(text)
+        topic = match.topic if match.domain >= DOMAIN_MIN and match.confidence >= ANSWER_CONFIDENCE else None
+        dispatcher.utter_message(**acknowledgement(kb, tracker, topic))
+        return [SlotSet(slots.MISSES, 0.0)]
     parts = question_parts(text)
     asked = parts[0]
 
@@ -203,3 +237,12 @@ class ActionAnswer(KnowledgeAction):
 
     async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         return await respond_to_question(self.kb, dispatcher, tracker)
+
+
+class ActionAcknowledgeContext(ActionAnswer):
+    """After `inform`: the same decision as for a question. A message that only tells the situation is said
+    back; one that also asks ("vi bor i Vejle … – hvem kan vi kontakte?") or tells nothing we keep ("vores
+    kat har fået lopper") is answered as a question, so that nothing is lost."""
+
+    def name(self) -> str:
+        return "action_acknowledge_context"

@@ -16,6 +16,7 @@ from knowledge_base.store import KnowledgeBase
 
 MAX_LINK_BUTTONS = 3
 # "hvem er DUKH?", "hvad kan Danske Handicaporganisationer hjælpe med?": a question about one organisation
+ORGANISATION_OPENS = 3  # at most this many words before the name: the question is about the organisation
 ORGANISATION_QUESTION = re.compile(r"\b(hvem er|hvad er|hvad laver|hvad gør|hvad kan|hvordan kontakter|"
                                    r"kontakt|fortæl om|hvad hjælper|kan .{0,40} hjælpe|hvad med|hvad bruger|"
                                    r"hvad betyder|hvad står .{1,12} for|for noget|hvad det er|rolle|"
@@ -73,8 +74,14 @@ def referral_message(kb: KnowledgeBase, referral: Referral, tracker: Tracker, in
 
 def named_organisation_message(kb: KnowledgeBase, text: str, tracker: Tracker) -> dict | None:
     """The card of the one organisation a message asks about by name; None when it names none."""
-    named = kb.organisation_named(text)
-    if not named or not (ORGANISATION_QUESTION.search(text) or len(text.split()) <= 5):
+    mention = kb.organisation_mention(text)
+    if not mention:
+        return None
+    named, words_before = mention
+    # asked about: "hvad er VISO?", "VISO?", or a question that opens with it ("kan VISO komme ud på skolen?",
+    # "kan vi bruge Center for Sjældne Sygdomme på Skejby …?"); not one mentioned on the way to another question
+    opens_question = words_before <= ORGANISATION_OPENS and "?" in text
+    if not (ORGANISATION_QUESTION.search(text) or len(text.split()) <= 5 or opens_question):
         return None
     org = kb.organisation(named)
     return referral_message(kb, Referral([org], "named"), tracker,

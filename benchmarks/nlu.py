@@ -3,7 +3,7 @@
 off-topic sets scored the same way, entity accuracy, the matcher's time per message and one-message REST
 latency.
 
-Run: `python -m benchmarks.nlu [--errors] [--only independent|older] [--cross-validation]` (the 5-fold
+Run: `python -m benchmarks.nlu [--errors] [--only independent|older|dev] [--cross-validation]` (the 5-fold
 cross-validation of Rasa's intents retrains five times). Starts its own action and Rasa servers on free
 ports with a temporary tracker store.
 """
@@ -250,15 +250,20 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cross-validation", action="store_true")
     parser.add_argument("--errors", action="store_true", help="list every miss")
-    parser.add_argument("--only", choices=("independent", "older"), help="run one set only")
+    parser.add_argument("--only", choices=("independent", "older", "dev"),
+                        help="run one set only; dev: the development set, for judging a change before the others")
     args = parser.parse_args()
     settings = load_settings()
     train(settings)
     kb = KnowledgeBase.from_url(settings.kb_database_url)
     today = dt.date.today()
     independent = independent_cases()
-    sets = [] if args.only == "older" else [("independent sets (tests/data/independent*.yml)", independent, "ind")]
-    if args.only != "independent":
+    sets = [] if args.only in ("older", "dev") else [("independent sets (tests/data/independent*.yml)", independent,
+                                                      "ind")]
+    if args.only == "dev":
+        sets = [("development set (tests/data/dev.yml)",
+                 yaml.safe_load((DATA / "dev.yml").read_text(encoding="utf-8"))["cases"], "dev")]
+    elif args.only != "independent":
         sets += [("older held-out set (tests/data/nlu_holdout.yml)", holdout_cases(DATA / "nlu_holdout.yml"), "hold"),
                  ("older off-topic set (tests/data/nlu_offtopic.yml)", holdout_cases(DATA / "nlu_offtopic.yml"), "off")]
     with tempfile.TemporaryDirectory() as folder:
@@ -270,7 +275,7 @@ def main() -> None:
         print(f"ready after {time.monotonic() - started:.1f} s")
         try:
             figures = [(name, score(run_cases(stack.rasa_url, cases, prefix), kb, today)) for name, cases, prefix in sets]
-            entities, entity_misses = entity_accuracy(stack.rasa_url) if args.only != "independent" else (None, [])
+            entities, entity_misses = entity_accuracy(stack.rasa_url) if args.only in (None, "older") else (None, [])
             latency = rest_latency(stack.rasa_url)
         finally:
             stack.stop()

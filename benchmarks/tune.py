@@ -7,6 +7,12 @@ topic's probability reaches ANSWER_CONFIDENCE, otherwise "Mente du …?". It pri
 questions answered with an expected topic, the share asked back, and for the out-of-domain cases the share
 rejected and the share answered as a topic.
 
+Then it replays who writes over every turn of every case (`actions/context.py`): a phrase from roles.yml
+sets the role, "jeg er 17" makes a young person, and while no role is set a message whose voice the role
+classifier reads as a professional's or a young person's with at least ROLE_CONFIDENCE sets it; no role
+means the parents' text. It prints, for each candidate ROLE_CONFIDENCE, the share of turns whose expected
+role is met, and how many parents' turns got another role.
+
 Run: `python -m benchmarks.tune [--kb sqlite:///var/kb.sqlite]` (after `make kb`).
 """
 from __future__ import annotations
@@ -19,6 +25,7 @@ import yaml
 from bot.config import ROOT, load_settings
 
 DEV = ROOT / "tests" / "data" / "dev.yml"
+ROLE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)  # 1.01: the classifier never decides
 ANSWER_THRESHOLDS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 DOMAIN_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
@@ -59,6 +66,34 @@ def main() -> None:
         as_topic = sum(decide(matches[t], answer_min, domain_min, outside[t])[0] == "answer" for t in off)
         print(f"{answer_min:10.2f} {domain_min:10.2f}  {right / len(topical):.3f}  {asked / len(topical):10.3f}"
               f"  {rejected / len(off):12.3f}  {as_topic / len(off):12.3f}")
+
+    tune_roles(kb, yaml.safe_load(DEV.read_text(encoding="utf-8"))["cases"])
+
+
+def tune_roles(kb, cases: list[dict]) -> None:
+    from actions.context import SELF_AGE, VOICED_ROLES
+
+    turns = [[(t["text"], t["expect"].get("role")) for t in case["turns"]] for case in cases]
+    phrase = {text: kb.role_in(text) for case in turns for text, _ in case}
+    voice = {text: kb.likely_role(text) for case in turns for text, _ in case}
+    print(f"\nwho writes: {sum(1 for case in turns for _, r in case if r)} turns with an expected role")
+    print("role_confidence  right  parents-as-other")
+    for threshold in ROLE_THRESHOLDS:
+        right = total = parents_wrong = 0
+        for case in turns:
+            role = None
+            for text, expected in case:
+                if phrase[text]:
+                    role = phrase[text]
+                elif role is None and SELF_AGE.search(text) and int(SELF_AGE.search(text).group(1)) <= 25:
+                    role = "ung"
+                elif role is None and voice[text][0] in VOICED_ROLES and voice[text][1] >= threshold:
+                    role = voice[text][0]
+                if expected:
+                    total += 1
+                    right += (role or "foraelder") == expected
+                    parents_wrong += expected == "foraelder" and role not in (None, "foraelder")
+        print(f"{threshold:15.2f}  {right / max(1, total):.3f}  {parents_wrong:16d}")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ import yaml
 
 AUDIENCES = ("foraelder", "fagperson", "ung")
 SINGLE_FILES = ("organisations", "diagnoses", "municipalities", "life_phases", "glossary", "needs", "referral",
-                "deployment", "roles", "off_topic", "overview", "distress",
+                "deployment", "roles", "role_examples", "off_topic", "overview", "distress",
                 "outside")
-MAPPING_FILES = ("municipalities", "referral", "deployment", "roles", "overview", "distress", "outside")
+MAPPING_FILES = ("municipalities", "referral", "deployment", "roles", "role_examples", "overview", "distress",
+                 "outside")
 PLAIN_LISTS = ("off_topic",)  # lists of strings, not entries with ids
 
 
@@ -31,6 +32,7 @@ class Content:
     deployment: dict = field(default_factory=dict)
     referral: dict = field(default_factory=dict)
     roles: dict = field(default_factory=dict)        # role -> phrases that show who is writing
+    role_examples: dict = field(default_factory=dict)  # role -> whole messages in that role's voice
     off_topic: list = field(default_factory=list)    # messages outside the domain (the matcher's "off")
     overview: dict = field(default_factory=dict)     # general requests for help
     distress: dict = field(default_factory=dict)     # phrases of someone in distress: never a topic first

@@ -121,7 +121,16 @@ def matcher_examples(content: Content) -> list[tuple[str, str]]:
     # in the domain without an answer of their own: "hvem kan vi kontakte?" and how people present themselves
     examples += [(str(t), DOMAIN_ONLY) for t in content.referral.get("asks") or []]
     examples += [(str(t), DOMAIN_ONLY) for phrases in content.roles.values() for t in phrases or []]
+    examples += [(t, DOMAIN_ONLY) for t, _ in role_examples(content)]
     return examples
+
+
+def role_examples(content: Content) -> list[tuple[str, str]]:
+    """(message, role) pairs the role classifier learns from: whole messages in each role's voice, diagnosis
+    names generalised as in matching."""
+    names = diagnosis_names(content)
+    return [(generalise(str(t), names), role) for role, messages in content.role_examples.items()
+            for t in messages or []]
 
 
 def diagnosis_names(content: Content) -> set[str]:
@@ -136,7 +145,8 @@ def build_database(content_dir: Path | str, url: str, today: dt.date | None = No
     content = load_content(content_dir)
     ensure_valid(content, today)
     rows = _rows(content)
-    rows.append(m.Blob(key="matcher", value=Matcher.train(matcher_examples(content)).dumps()))
+    matcher = Matcher.train(matcher_examples(content), role_examples(content))
+    rows.append(m.Blob(key="matcher", value=matcher.dumps()))
     meta = {
         "version": content.version,
         "schema": m.SCHEMA_VERSION,

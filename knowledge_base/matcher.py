@@ -14,6 +14,11 @@ regression on the same features: everything the domain says (all asks, and the "
 as "hvem kan vi kontakte?" and the role phrases) against the off-topic examples. In the classifier above the
 "off" class is one of more than a hundred and, with balanced class weights, counts little; on its own it
 is weighed against the whole domain.
+
+Who writes (a parent, a professional, a young person about themself) is a third question, answered by a
+multinomial logistic regression on the same features, learned from whole messages in each role's voice
+(`role_examples.yml`): professionals give themselves away by how they speak of a family ("forældrene",
+"borgeren", "kan vi bevilge"), not only by their job title.
 """
 from __future__ import annotations
 
@@ -71,7 +76,10 @@ class Match:
 
 
 class Matcher:
-    def __init__(self, vectorizer, classifier, labels: list[str], temperature: float, domain_classifier=None):
+    role_classifier = None  # a matcher pickled before the role classifier existed has none
+
+    def __init__(self, vectorizer, classifier, labels: list[str], temperature: float, domain_classifier=None,
+                 role_classifier=None):
         self.vectorizer = vectorizer
         # the one-vs-rest SVMs as one weight matrix (float32): one sparse-dense product per message instead
         # of a Python loop over hundreds of estimators, and half the size in the KB database
@@ -80,6 +88,7 @@ class Matcher:
             np.vstack([e.coef_.ravel() for e in classifier.estimators_]).T.astype(np.float32))
         self.intercepts = np.array([e.intercept_[0] for e in classifier.estimators_], dtype=np.float32)
         self.domain_classifier = domain_classifier
+        self.role_classifier = role_classifier
         self.labels = labels
         self.temperature = temperature
         self._topic_of = [self._topic(label) for label in labels]
@@ -115,28 +124,32 @@ class Matcher:
         return OneVsRestClassifier(LinearSVC(C=1.0, class_weight="balanced", max_iter=5000), n_jobs=2)
 
     @classmethod
-    def train(cls, examples: list[tuple[str, str]], seed: int = 42) -> "Matcher":
+    def train(cls, examples: list[tuple[str, str]], roles: list[tuple[str, str]] = (), seed: int = 42) -> "Matcher":
         """Fit on (text, label) pairs; labels are "topic:<id>", "question:<id>", "overview", "off" or
-        "domain"."""
+        "domain". `roles` are (message, role) pairs for the role classifier (none: no role classifier)."""
         from joblib import parallel_backend
 
         with parallel_backend("threading"):  # liblinear releases the GIL; processes would take seconds to start
-            return cls._train(examples, seed)
+            return cls._train(examples, list(roles), seed)
 
     @classmethod
-    def _train(cls, examples: list[tuple[str, str]], seed: int) -> "Matcher":
+    def _train(cls, examples: list[tuple[str, str]], roles: list[tuple[str, str]], seed: int) -> "Matcher":
         from sklearn.linear_model import LogisticRegression
 
         answerable = [(t, label) for t, label in examples if label != DOMAIN_ONLY]
         texts = [t for t, _ in answerable]
         labels = [label for _, label in answerable]
         vectorizer = cls._vectorizer()
-        vectorizer.fit([t for t, _ in examples])
+        vectorizer.fit([t for t, _ in examples] + [t for t, _ in roles])
         temperature = cls._calibrate(texts, labels, seed, vectorizer)
         classifier = cls._classifier().fit(vectorizer.transform(texts), labels)
         domain_classifier = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000).fit(
             vectorizer.transform([t for t, _ in examples]), [label != OFF for _, label in examples])
-        return cls(vectorizer, classifier, list(classifier.classes_), temperature, domain_classifier)
+        role_classifier = None
+        if len({role for _, role in roles}) > 1:
+            role_classifier = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000).fit(
+                vectorizer.transform([t for t, _ in roles]), [role for _, role in roles])
+        return cls(vectorizer, classifier, list(classifier.classes_), temperature, domain_classifier, role_classifier)
 
     @classmethod
     def _calibrate(cls, texts: list[str], labels: list[str], seed: int, vectorizer) -> float:
@@ -214,6 +227,15 @@ class Matcher:
                      if label.startswith(QUESTION_PREFIX) and self._topic(label) == top_topic]
         question, score = max(questions, key=lambda item: item[1], default=(None, -math.inf))
         return Match(top_topic, question, top_p, domain, ranked=ranked, question_score=float(score))
+
+    def role(self, text: str) -> tuple[str | None, float]:
+        """The role whose voice the message is most likely written in, and its probability; (None, 0.0) for an
+        empty message or a matcher without a role classifier."""
+        if self.role_classifier is None or not isinstance(text, str) or not re.search(r"\w", text):
+            return None, 0.0
+        probabilities = self.role_classifier.predict_proba(self.vectorizer.transform([text]))[0]
+        best = int(np.argmax(probabilities))
+        return str(self.role_classifier.classes_[best]), float(probabilities[best])
 
     # -- storage -------------------------------------------------------------------------------
     def dumps(self) -> bytes:

@@ -25,6 +25,7 @@ QUESTION_ID_PATTERN = re.compile(r"^(1\.[1-8]|[a-z0-9]+(-[a-z0-9]+)*)/[a-z0-9]+(
 MIN_ASKS = 4
 MAX_QUESTION_ANSWER_WORDS = 150  # "about 120": a little slack before it becomes an error
 MIN_OFF_TOPIC = 20
+MIN_ROLE_EXAMPLES = 20  # per role: fewer cannot teach the role classifier a voice
 ROLES = ("foraelder", "fagperson", "ung")
 AMOUNT_PATTERN = re.compile(r"\d[\d.]*\s*(kr\b\.?|kroner\b)", re.IGNORECASE)  # not "stk. 3 kræver"
 PAGE_URL = re.compile(r"https?://[^/\s]+/[^\s]+")  # a page: something after the domain
@@ -242,6 +243,22 @@ class _Checker:
                 if not isinstance(phrase, str) or not phrase.strip():
                     self.add("roles", str(role), f"{role}[{i}]", "tom eller ikke tekst / empty or not text", file)
 
+    def role_examples(self):
+        data = self.content.role_examples
+        file = "role_examples.yml"
+        for role in ROLES:
+            messages = data.get(role)
+            if not isinstance(messages, list) or len(messages) < MIN_ROLE_EXAMPLES:
+                self.add("role_examples", role, role,
+                         f"mindst {MIN_ROLE_EXAMPLES} beskeder / at least {MIN_ROLE_EXAMPLES} messages", file)
+        for role, messages in data.items():
+            if role not in ROLES:
+                self.add("role_examples", str(role), str(role), f"ukendt rolle / unknown role; one of {ROLES}", file)
+            for i, message in enumerate(messages if isinstance(messages, list) else []):
+                if not isinstance(message, str) or not message.strip():
+                    self.add("role_examples", str(role), f"{role}[{i}]", "tom eller ikke tekst / empty or not text",
+                             file)
+
     def distress(self):
         phrases = self.content.distress.get("phrases")
         if not isinstance(phrases, list) or len([p for p in phrases if isinstance(p, str) and p.strip()]) < 5:
@@ -358,6 +375,7 @@ class _Checker:
         self.referral()
         self.deployment()
         self.roles()
+        self.role_examples()
         self.off_topic_and_overview()
         self.distress()
         self.outside()

@@ -32,6 +32,7 @@ def _word_key(text: str) -> str:
 STATED_AGE = re.compile(r"\b(?:er|paa|pa) (\d{2,3})(?: aar| ar)?\b(?! ?(?:uger?|dage?|maaned|timer?|minutter|kr|procent|"
                         r"%|gange|km|kilo|kg|cm|grader|point|sider|medarbejdere|ansatte|elever|boern))")
 MIN_ADULT_AGE = 26
+POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 NAME_PARTS = re.compile(r"\s*(?:\(|,|\s–\s)\s*")
 
 
@@ -183,6 +184,13 @@ class KnowledgeBase:
             raise KnowledgeBaseUnavailable("Vidensbasen har ingen matcher; kør 'make kb'.")
         return self._matcher.match(generalise(text, self._diagnosis_names) if isinstance(text, str) else "")
 
+    def likely_role(self, text: str) -> tuple[str | None, float]:
+        """The role whose voice the message is written in, by the matcher's role classifier, with its
+        probability: for writers who do not present themselves ("kan vi bevilge …", "min mor siger …")."""
+        if self._matcher is None:
+            raise KnowledgeBaseUnavailable("Vidensbasen har ingen matcher; kør 'make kb'.")
+        return self._matcher.role(generalise(text, self._diagnosis_names) if isinstance(text, str) else "")
+
     def role_in(self, text: str) -> str | None:
         """The role the writer's own words show (phrases in roles.yml), or None. The longest phrase found
         wins: "jeg er mor til" says more than "jeg er"."""
@@ -212,14 +220,20 @@ class KnowledgeBase:
         """The organisation the text names (name, full name, alias or a short form of them, as whole words),
         or None. A short form two organisations share ("Center for Sjældne Sygdomme") names the one whose
         place the text also names ("… på Rigshospitalet"), else neither."""
-        key = _word_key(text)
+        mention = self.organisation_mention(text)
+        return mention[0] if mention else None
+
+    def organisation_mention(self, text: str) -> tuple[str, int] | None:
+        """As `organisation_named`, with the number of words before the name ("kan VISO …": 1)."""
+        key = _word_key(POSSESSIVE.sub("", text or ""))  # "VISO's rolle" names VISO
         for name, candidates in self._organisation_names:
-            if f" {name} " not in key:
+            at = key.find(f" {name} ")
+            if at < 0:
                 continue
             if len(candidates) == 1:
-                return next(iter(candidates))
+                return next(iter(candidates)), len(key[:at].split())
             placed = [oid for oid, places in candidates.items() if any(f" {p} " in key for p in places)]
-            return placed[0] if len(placed) == 1 else None
+            return (placed[0], len(key[:at].split())) if len(placed) == 1 else None
         return None
 
     # -- organisations ----------------------------------------------------------------------

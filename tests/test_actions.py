@@ -120,12 +120,25 @@ async def test_a_general_request_without_an_age_asks_for_it(kb, tracker, dispatc
 
 @pytest.mark.parametrize("text, organisation", [("hvem er DUKH?", "dukh"), ("hvad er VISO", "viso"),
                                                 ("hvad kan Danske Handicaporganisationer hjælpe med?",
-                                                 "danske-handicaporganisationer")])
+                                                 "danske-handicaporganisationer"),
+                                                # a question that opens with the organisation is about it
+                                                ("kan VISO give vores PPR sparring om en elev?", "viso"),
+                                                ("hvad er VISO's opgave i en sag som vores?", "viso"),
+                                                ("er der et European Reference Network for knoglesygdomme?", "ern"),
+                                                ("tager Center for Sjældne Sygdomme på AUH også unge over 18?",
+                                                 "css-aarhus")])
 async def test_an_organisation_asked_by_name_gets_its_card(kb, tracker, dispatcher, domain, text, organisation):
     message, _ = await ask(kb, tracker, dispatcher, domain, text)
     assert message["custom"]["kind"] == "organisations"
     assert message["custom"]["organisations"][0]["id"] == organisation
     assert kb.organisation(organisation)["helps_with"].strip()[:40] in message["text"]
+
+
+async def test_an_organisation_mentioned_on_the_way_to_another_question_is_no_card(kb, tracker, dispatcher, domain):
+    text = "vores læge har sendt en henvisning til Center for Sjældne Sygdomme på Rigshospitalet, kan vi få " \
+           "tabt arbejdsfortjeneste når vi skal derind?"
+    message, _ = await ask(kb, tracker, dispatcher, domain, text)
+    assert message["custom"]["kind"] == "answer"
 
 
 async def test_a_region_question_is_answered_with_the_region_and_the_2027_change(kb, tracker, dispatcher, domain):
@@ -221,3 +234,35 @@ def test_a_long_story_is_read_by_its_question_then_with_the_sentence_before_then
         "Min mor siger, at vi kan få dækket den løn, jeg mister. Hvordan søger vi det?",
         story]
     assert question_parts("hvad er aflastning") == ["hvad er aflastning"]
+
+
+@pytest.mark.parametrize("text, entities, slots_after, topic", [
+    # only the situation: said back, the topic it is about one button away, nothing answered yet
+    ("vores datter på 9 har lige fået et nej til aflastning",
+     [{"entity": "age", "value": "9"}], {"age": 9.0, "role": "foraelder"}, "aflastning"),
+    ("jeg arbejder som fysioterapeut i Randers", [{"entity": "municipality", "value": "Randers"}],
+     {"municipality": "Randers", "region": "Midtjylland", "role": "fagperson"}, None),
+])
+async def test_a_message_that_only_tells_the_situation_is_said_back(kb, tracker, dispatcher, domain, text, entities,
+                                                                    slots_after, topic):
+    await ActionAnswer(kb).run(dispatcher, tracker(text=text, intent="ask_question", entities=entities,
+                                                   slots=slots_after), domain)
+    [message] = dispatcher.messages
+    assert message["text"].startswith("Tak, det har jeg noteret")
+    assert message["custom"]["kind"] == "smalltalk"
+    payloads = [b["payload"] for b in message["buttons"]]
+    assert payloads[-1] == "/find_organisation"
+    if topic:
+        assert payloads[0] == f'/ask_question{{"topic_id": "{topic}"}}'
+    else:
+        assert len(payloads) <= 2
+
+
+@pytest.mark.parametrize("text", [
+    "vi bor i Horsens og vores søn på 6 har Noonan. hvad kan vi få af hjælp",
+    "jeg vil gerne vide mere om aflastning, vores søn er 8",
+])
+async def test_the_situation_with_a_question_or_a_request_is_answered(kb, tracker, dispatcher, domain, text):
+    await ActionAnswer(kb).run(dispatcher, tracker(text=text, intent="ask_question",
+                                                   entities=[{"entity": "age", "value": "8"}]), domain)
+    assert not dispatcher.messages[0]["text"].startswith("Tak, det har jeg noteret")

@@ -79,3 +79,13 @@ def test_invalid_yaml_is_a_clear_error(content_copy):
     (content_copy / "glossary.yml").write_text("- id: x\n  term: [unclosed\n", encoding="utf-8")
     with pytest.raises(ContentFileError, match="glossary.yml: ugyldig YAML"):
         load_content(content_copy)
+
+
+def test_too_few_role_examples_and_an_unknown_role_are_reported(content_copy):
+    def change(data):
+        data["ung"] = data["ung"][:3]
+        data["laerer"] = ["jeg underviser i 4.b"]
+    edit_yaml(content_copy / "role_examples.yml", change)
+    found = messages(content_copy)
+    assert any(m.startswith("role_examples.yml: ung: ") and "mindst 20 beskeder" in m for m in found), found
+    assert any(m.startswith("role_examples.yml: laerer: ") and "ukendt rolle" in m for m in found), found

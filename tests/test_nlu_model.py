@@ -32,6 +32,7 @@ def trained_texts() -> set[str]:
     texts |= {a for q in content.questions() for a in q.get("asks") or []}
     texts |= set(content.off_topic) | set(content.overview.get("asks") or [])
     texts |= set(content.referral.get("asks") or [])
+    texts |= {t for messages in content.role_examples.values() for t in messages or []}
     return {" ".join(t.lower().split()) for t in texts}
 
 
@@ -43,6 +44,22 @@ def test_evaluation_sets_are_never_trained_on():
     assert len(held_out) >= 150
     assert not held_out & trained
     assert not independent & trained
+
+
+def test_the_newest_training_material_is_not_a_rewording_of_an_evaluation_text():
+    """The role examples were written after the evaluation sets; none may be close to one of their texts
+    (character n-gram cosine ≥ 0.6, the limit used when they were added)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    content = load_content(CONTENT)
+    trained = [t for messages in content.role_examples.values() for t in messages]
+    evaluation = [turn["text"] for case in independent_cases() for turn in case["turns"]]
+    evaluation += [turn["text"] for case in yaml.safe_load((DATA / "dev.yml").read_text(encoding="utf-8"))["cases"]
+                   for turn in case["turns"]]
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit(trained + evaluation)
+    closest = (vectorizer.transform(trained) @ vectorizer.transform(evaluation).T).max(axis=1).toarray().ravel()
+    assert len(trained) >= 300
+    assert closest.max() < 0.6, [t for t, c in zip(trained, closest) if c >= 0.6]
 
 
 def test_independent_set_has_the_cases_the_issue_asks_for():

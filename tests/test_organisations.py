@@ -1,7 +1,8 @@
 """Organisation look-up: ranking in the KB layer and the action's reply for each path."""
 import pytest
 
-from actions.context import ActionAcknowledgeContext, ValidateSlotMappings
+from actions.answer import ActionAcknowledgeContext
+from actions.context import ValidateSlotMappings
 from actions.organisations import ActionFindOrganisations
 from knowledge_base.referral import find_organisations
 
@@ -191,3 +192,28 @@ async def test_an_age_the_model_missed_is_read_from_the_plain_wording(kb, tracke
     events = await ValidateSlotMappings(kb).run(dispatcher, turn, domain)
     assert {"event": "slot", "timestamp": None, "name": "age", "value": 17.0} in events
     assert {"event": "slot", "timestamp": None, "name": "life_phase", "value": "16-17"} in events
+
+
+@pytest.mark.parametrize("text, role", [
+    ("hvordan vurderer vi behovet for aflastning i den her sag?", "fagperson"),
+    ("hvordan dokumenterer vi tilbuddet i handleplanen, så det holder ved en klage?", "fagperson"),
+    ("hvordan får jeg SU når jeg ikke kan tage fuld tid pga min sygdom", "ung"),
+])
+async def test_the_voice_of_the_message_sets_the_role_when_nobody_says(kb, tracker, dispatcher, domain, text, role):
+    assert kb.role_in(text) is None  # no phrase of roles.yml: the voice alone decides
+    turn = tracker(text=text, intent="ask_question", events=[{"event": "user", "text": text}])
+    events = await ValidateSlotMappings(kb).run(dispatcher, turn, domain)
+    assert {"event": "slot", "timestamp": None, "name": "role", "value": role} in events
+
+
+@pytest.mark.parametrize("text, slots_before", [
+    # a parent's own voice: no role is set, the parents' text is the default
+    ("vi er helt slidte og ved ikke hvor vi skal starte. hvad kan vi få af hjælp?", {}),
+    # a role told earlier is not overruled by the voice of one message
+    ("hvordan vurderer vi behovet for aflastning i den her sag?", {"role": "foraelder"}),
+])
+async def test_the_voice_never_overrules_a_role_or_makes_a_parent_someone_else(kb, tracker, dispatcher, domain, text,
+                                                                                slots_before):
+    turn = tracker(text=text, intent="ask_question", slots=slots_before, events=[{"event": "user", "text": text}])
+    events = await ValidateSlotMappings(kb).run(dispatcher, turn, domain)
+    assert not [e for e in events if e.get("name") == "role"]
