@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine, make_url
 from knowledge_base import models as m
 from knowledge_base.content import Content, load_content
 from knowledge_base.schema import ensure_valid
-from knowledge_base.matcher import DOMAIN_ONLY, OFF, OVERVIEW, QUESTION_PREFIX, TOPIC_PREFIX, Matcher
+from knowledge_base.matcher import DOMAIN_ONLY, NEUTRAL, OFF, OVERVIEW, QUESTION_PREFIX, TOPIC_PREFIX, Matcher
 from knowledge_base.text import generalise, name_key
 
 
@@ -102,6 +102,7 @@ def _rows(content: Content) -> list:
         rows.append(m.LifePhase(id=phase["id"], min_age=phase["min_age"], max_age=phase["max_age"],
                                 data=_plain(phase)))
     return rows
+NEUTRAL_WORDS = 5  # a question this short shows no one's voice
 
 
 def matcher_examples(content: Content) -> list[tuple[str, str]]:
@@ -121,16 +122,22 @@ def matcher_examples(content: Content) -> list[tuple[str, str]]:
     # in the domain without an answer of their own: "hvem kan vi kontakte?" and how people present themselves
     examples += [(str(t), DOMAIN_ONLY) for t in content.referral.get("asks") or []]
     examples += [(str(t), DOMAIN_ONLY) for phrases in content.roles.values() for t in phrases or []]
-    examples += [(t, DOMAIN_ONLY) for t, _ in role_examples(content)]
+    examples += [(t, DOMAIN_ONLY) for t, role in role_examples(content) if role != NEUTRAL]
     return examples
 
 
 def role_examples(content: Content) -> list[tuple[str, str]]:
-    """(message, role) pairs the role classifier learns from: whole messages in each role's voice, diagnosis
-    names generalised as in matching."""
+    """(message, role) pairs the role classifier learns from: whole messages in each role's voice, and as
+    "neutral" the short questions anyone asks (titles, keywords, asks of at most NEUTRAL_WORDS words), so that
+    "hvad er aflastning?" shows no one's voice. Diagnosis names are generalised as in matching."""
     names = diagnosis_names(content)
-    return [(generalise(str(t), names), role) for role, messages in content.role_examples.items()
-            for t in messages or []]
+    pairs = [(str(t), role) for role, messages in content.role_examples.items() for t in messages or []]
+    short = [topic["title"] for topic in content.topics]
+    short += [str(k) for topic in content.topics for k in topic.get("keywords") or []]
+    short += [str(a) for entry in [*content.topics, *content.questions()] for a in entry.get("asks") or []
+              if len(str(a).split()) <= NEUTRAL_WORDS]
+    pairs += [(t, NEUTRAL) for t in short]
+    return [(generalise(t, names), role) for t, role in pairs]
 
 
 def diagnosis_names(content: Content) -> set[str]:

@@ -17,8 +17,9 @@ is weighed against the whole domain.
 
 Who writes (a parent, a professional, a young person about themself) is a third question, answered by a
 multinomial logistic regression on the same features, learned from whole messages in each role's voice
-(`role_examples.yml`): professionals give themselves away by how they speak of a family ("forældrene",
-"borgeren", "kan vi bevilge"), not only by their job title.
+(`role_examples.yml`), against short questions in no one's particular voice ("neutral"): professionals
+give themselves away by how they speak of a family ("forældrene", "borgeren", "kan vi bevilge"), not only
+by their job title.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from knowledge_base.text import clean, fold, terms
 OFF = "off"
 OVERVIEW = "overview"
 DOMAIN_ONLY = "domain"  # in the domain, but no answer of its own: teaches only the domain score
+NEUTRAL = "neutral"  # the role classifier's class for messages in no one's particular voice
 TOPIC_PREFIX = "topic:"
 QUESTION_PREFIX = "question:"
 TEMPERATURES = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0)

@@ -15,22 +15,29 @@ Rasa also switches python-engineio's origin check off (`cors_allowed_origins=[]`
 by default the web app's own) before Rasa's own handler runs. (Turning engineio's check back on would add
 its CORS headers to Sanic's, and browsers reject a doubled Access-Control-Allow-Origin, which breaks
 long-polling clients.) Clients that send no Origin header (servers, tests) are not affected.
+"Slet samtalen" in the widget sends `forget_session` with its session id; a socket that has joined that
+session's room may delete it, as `python -m bot privacy forget` does (its events and its checklist links),
+and is answered `session_forgotten` with `{"deleted": true|false}`.
 Event names stay Rasa's (`user_uttered`, `bot_uttered`, `session_request`, `session_confirm`), so
 existing Rasa web clients keep working. Configure it in credentials.yml as
 `bot.channels.socketio.PersistentSocketIOInput`.
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
+import logging
 import uuid
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 
 from bot.config import load_settings
+from bot.privacy.retention import RetentionError, erase
 
 MAX_SESSION_ID_LENGTH = 128
+logger = logging.getLogger(__name__)
 
 
 def quick_reply(button: dict) -> dict:
@@ -61,7 +68,8 @@ class PersistentSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
-        allowed = load_settings().allowed_origins
+        settings = load_settings()
+        allowed = settings.allowed_origins
         rasa_connect = sio.handlers[self.namespace or "/"]["connect"]
 
         async def connect(sid, environ, auth=None):
@@ -99,7 +107,21 @@ class PersistentSocketIOInput(SocketIOInput):
             await on_new_message(UserMessage(message, ContractSocketIOOutput(sio, self.bot_message_evt), sender_id,
                                              input_channel=self.name(), metadata=metadata))
 
+        async def forget_session(sid, data):
+            session_id = data.get("session_id") if isinstance(data, dict) else None
+            joined = self.session_persistence and isinstance(session_id, str) and \
+                session_id in (sio.rooms(sid, namespace=self.namespace) or [])
+            deleted = False
+            if joined:
+                try:
+                    await asyncio.to_thread(erase, settings.tracker_store_url, session_id)
+                    deleted = True
+                except RetentionError as exc:  # the database is down or locked: nothing was deleted
+                    logger.warning("Could not delete a conversation on request: %s", exc)
+            await sio.emit("session_forgotten", {"deleted": deleted}, room=sid, namespace=self.namespace)
+
         sio.on("connect", namespace=self.namespace)(connect)
+        sio.on("forget_session", namespace=self.namespace)(forget_session)
         sio.on("session_request", namespace=self.namespace)(session_request)
         sio.on(self.user_message_evt, namespace=self.namespace)(handle_message)
         return blueprint

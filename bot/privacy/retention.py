@@ -1,7 +1,8 @@
 """Retention and the right to erasure on Rasa's tracker store (table `events`), via SQLAlchemy.
 
 `purge(url, older_than)` deletes whole conversations whose last event is older than the cut-off;
-`forget(url, sender_id)` deletes one conversation. Both run in one transaction and report what they
+`forget(url, sender_id)` deletes one conversation (the widget's "Slet samtalen" uses `erase`, which is the
+same without treating an empty conversation as an error). Both run in one transaction and report what they
 deleted; bad input raises RetentionError before anything is touched. The links to printable meeting
 checklists (bot.privacy.checklist_links) go in the same transaction as their conversation.
 """
@@ -79,13 +80,19 @@ def purge(url: str, older_than: dt.timedelta, now: float | None = None) -> int:
                     checklist_links.delete_orphans, cutoff=cutoff)
 
 
-def forget(url: str, sender_id: str) -> int:
-    """Delete every event of one conversation; an unknown sender is an error."""
+def erase(url: str, sender_id: str) -> int:
+    """Delete whatever is stored of one conversation (its events and checklist links); 0 when nothing was.
+    A database that cannot be changed raises RetentionError."""
     if not sender_id or not sender_id.strip():
         raise RetentionError("Angiv samtalens id (sender_id).")
-    deleted = _execute(url, "DELETE FROM events WHERE sender_id = :sender_id",
-                       lambda connection: checklist_links.delete_for_sender(connection, sender_id),
-                       sender_id=sender_id)
+    return _execute(url, "DELETE FROM events WHERE sender_id = :sender_id",
+                    lambda connection: checklist_links.delete_for_sender(connection, sender_id),
+                    sender_id=sender_id)
+
+
+def forget(url: str, sender_id: str) -> int:
+    """Delete every event of one conversation; an unknown sender is an error."""
+    deleted = erase(url, sender_id)
     if deleted == 0:
         raise RetentionError(f"Ingen samtale med id {sender_id!r}; intet er slettet.")
     return deleted

@@ -24,7 +24,12 @@
     region: "Chat med Forløbsguiden",
     close: "Luk",
     closeLabel: "Luk chatten",
-    reset: "Start forfra",
+    reset: "Slet samtalen",
+    confirmReset: "Vil du slette samtalen og starte forfra? Det, du har skrevet, slettes både her og i " +
+      "Forløbsguidens database, og links til huskelister fra samtalen holder op med at virke.",
+    confirmYes: "Ja, slet samtalen",
+    confirmNo: "Nej, fortsæt",
+    resetFailed: "Samtalen kunne ikke slettes lige nu – intet er slettet. Prøv igen om lidt.",
     log: "Samtale",
     you: "Du skrev:",
     bot: "Forløbsguiden skrev:",
@@ -35,24 +40,27 @@
     connecting: "Forbinder …",
     offline: "Forbindelsen er afbrudt. Jeg prøver igen – dine beskeder bliver sendt, når den er tilbage.",
     noServer: "Chatten er ikke sat op korrekt (mangler data-server-url).",
-    restarted: "Samtalen er startet forfra.",
+    restarted: "Samtalen er slettet i din browser og i Forløbsguidens database. Du kan starte forfra.",
     intro: "Hej! Jeg er en automatisk assistent – ikke et menneske. Jeg svarer på spørgsmål om børn og unge " +
       "med sjældne handicap – fx aflastning, overgangen til voksenlivet og hvem I kan kontakte. Jeg giver " +
       "vejledning; afgørelser træffer kommunen. Skriv dit spørgsmål med dine egne ord.",
-    privacyShort: "Skriv ikke CPR-nummer, navne eller andre oplysninger, der kan vise, hvem I er.",
+    privacyShort: "Skriv ikke CPR-nummer, navne eller andre oplysninger, der kan vise, hvem I er. En sjælden " +
+      "diagnose sammen med alder og by kan også vise det – skriv hellere \"en sjælden muskelsygdom\" end " +
+      "diagnosens navn, hvis I vil være sikre.",
     privacySummary: "Hvad gemmes, og hvor længe?",
     privacyLong: "{municipality} gemmer samtalen (dine beskeder og svarene) i Forløbsguidens database, så " +
       "samtalen kan hænge sammen, og svarene kan blive bedre. CPR-numre, telefonnumre og e-mailadresser " +
       "fjernes, før noget gemmes – men navne og helbredsoplysninger kan ikke fjernes automatisk. Samtalen " +
       "slettes {retention} efter din sidste besked. Din browser husker samtalen, indtil du lukker fanen eller " +
-      "trykker \"Start forfra\". Chatten bruger ikke cookies og henter intet fra andre hjemmesider.",
+      "trykker \"Slet samtalen\". Chatten bruger ikke cookies og henter intet fra andre hjemmesider.",
     source: "Kilde: ",
     organisations: "Organisationer, der kan hjælpe",
     website: "Hjemmeside",
     call: "Ring ",
     newWindow: " (åbner i et nyt vindue)",
     choices: "Svarmuligheder",
-    feedback: { "/feedback_positive": " Ja", "/feedback_negative": " Nej" }
+    // the thumbs are drawn as SVG with a text label (an emoji would depend on the visitor's fonts)
+    feedback: { "/feedback_positive": "Ja", "/feedback_negative": "Nej" }
   };
 
   var config = {
@@ -102,6 +110,22 @@
     svg.setAttribute("focusable", "false");
     var path = document.createElementNS(ns, "path");
     path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  /** A thumb up (or, turned, down) drawn as SVG, for the feedback buttons. */
+  function thumbIcon(down) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "fg-thumb" + (down ? " fg-thumb--down" : ""));
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M2 10h4v11H2zM8 21V10l5-8 1.2.9c.5.4.7 1 .6 1.6L14 9h6.5c1.1 0 2 1 1.8 2.1l-1.6 8.1" +
+      "c-.2.9-1 1.8-2 1.8z");
     path.setAttribute("fill", "currentColor");
     svg.appendChild(path);
     return svg;
@@ -281,22 +305,41 @@
   heading.id = "fg-title";
   titles.appendChild(heading);
   titles.appendChild(el("p", "fg-subtitle", config.municipality));
-  var resetButton = el("button", "fg-header-button", TEXT.reset);
-  resetButton.type = "button";
   var closeButton = el("button", "fg-header-button", TEXT.close);
   closeButton.type = "button";
   closeButton.setAttribute("aria-label", TEXT.closeLabel);
   header.appendChild(titles);
-  header.appendChild(resetButton);
   header.appendChild(closeButton);
 
+  // The privacy notice: in full until the first message, then one line with its disclosure (which repeats
+  // the warning) and the button that deletes the conversation, away from "Luk".
   var privacy = el("div", "fg-privacy");
   privacy.appendChild(el("p", "fg-privacy-short", TEXT.privacyShort));
+  var privacyBar = el("div", "fg-privacy-bar");
   var details = el("details");
   details.appendChild(el("summary", null, TEXT.privacySummary));
+  details.appendChild(el("p", "fg-privacy-repeat", TEXT.privacyShort));
   details.appendChild(el("p", null, TEXT.privacyLong
     .replace("{municipality}", config.municipality).replace("{retention}", config.retention)));
-  privacy.appendChild(details);
+  var resetButton = el("button", "fg-reset", TEXT.reset);
+  resetButton.type = "button";
+  privacyBar.appendChild(details);
+  privacyBar.appendChild(resetButton);
+  privacy.appendChild(privacyBar);
+  var confirmBox = el("div", "fg-confirm");
+  confirmBox.setAttribute("role", "group");
+  confirmBox.setAttribute("aria-labelledby", "fg-confirm-text");
+  confirmBox.hidden = true;
+  var confirmText = el("p", null, TEXT.confirmReset);
+  confirmText.id = "fg-confirm-text";
+  var confirmYes = el("button", "fg-confirm-yes", TEXT.confirmYes);
+  confirmYes.type = "button";
+  var confirmNo = el("button", "fg-confirm-no", TEXT.confirmNo);
+  confirmNo.type = "button";
+  confirmBox.appendChild(confirmText);
+  confirmBox.appendChild(confirmYes);
+  confirmBox.appendChild(confirmNo);
+  privacy.appendChild(confirmBox);
 
   var log = el("div", "fg-log");
   log.setAttribute("role", "log");
@@ -335,10 +378,36 @@
   root.appendChild(launcher);
 
   // -- rendering (the same for live messages and for the history after a reload) ----------------
-  var turn = { message: null, sourceNode: null, linkButtons: [] };
+  var turn = newTurn();
+  var follow = true;  // bring the newest answer into view; false once the reader scrolls while waiting
+
+  function newTurn() {
+    return { first: null, message: null, sourceNode: null, linkButtons: [] };
+  }
 
   function scrollToEnd() {
     log.scrollTop = log.scrollHeight;
+  }
+
+  /** The first line of the newest answer at the top of the visible log (a long answer starts in view). */
+  function showAnswerStart() {
+    if (!turn.first) return scrollToEnd();
+    var offset = turn.first.getBoundingClientRect().top - log.getBoundingClientRect().top;
+    log.scrollTop += offset - 8;
+  }
+
+  /** Quick replies of earlier turns stay visible as history but are done with; their links leave the tab
+   * order, so that the controls a keyboard meets do not grow with the conversation. */
+  function retireEarlierTurns() {
+    Array.prototype.forEach.call(log.querySelectorAll("button.fg-choice"), function (button) {
+      button.disabled = true;
+    });
+    Array.prototype.forEach.call(log.querySelectorAll("a"), function (a) {
+      a.tabIndex = -1;
+    });
+    Array.prototype.forEach.call(log.querySelectorAll("summary"), function (summary) {
+      summary.tabIndex = -1;
+    });
   }
 
   function addMessage(from, text) {
@@ -352,8 +421,10 @@
   }
 
   function renderUser(text) {
-    turn = { message: null, sourceNode: null, linkButtons: [] };
+    retireEarlierTurns();
+    turn = newTurn();
     addMessage("user", text);
+    privacy.classList.add("fg-privacy--compact");
   }
 
   function renderChoices(message, replies) {
@@ -372,9 +443,18 @@
         return;
       }
       var payload = String(reply.payload || title);
-      var button = el("button", "fg-choice", title + (TEXT.feedback[payload] || ""));
+      var label = TEXT.feedback[payload];
+      var button = el("button", "fg-choice", label ? null : title);
+      if (label) {
+        button.classList.add("fg-choice--feedback");
+        button.appendChild(thumbIcon(payload === "/feedback_negative"));
+        button.appendChild(el("span", null, label));
+      }
       button.type = "button";
-      button.addEventListener("click", function () { sendMessage(payload, title); });
+      button.addEventListener("click", function (event) {
+        sendMessage(payload, label || title);
+        focusAfterChoice(event);
+      });
       group.appendChild(button);
     });
     if (group.childNodes.length) message.appendChild(group);
@@ -435,6 +515,7 @@
     if (typeof message.text === "string" && message.text.trim()) {
       var node = addMessage("bot", message.text);
       turn.message = node;
+      if (!turn.first) turn.first = node;
       if (message.text.indexOf(TEXT.source) === 0) turn.sourceNode = node.querySelector(".fg-bubble");
       if (Array.isArray(message.quick_replies) && message.quick_replies.length) {
         renderChoices(node, message.quick_replies);
@@ -455,13 +536,22 @@
 
   function renderHistory() {
     log.textContent = "";
-    turn = { message: null, sourceNode: null, linkButtons: [] };
+    turn = newTurn();
+    privacy.classList.remove("fg-privacy--compact");
     renderIntro();
     state.history.forEach(function (entry) {
       if (entry.from === "user") renderUser(String(entry.text));
       else renderBot(entry.message);
     });
-    scrollToEnd();
+    showAnswerStart();
+  }
+
+  // After a quick reply, the keyboard (or mouse) goes on from the input; on a touch screen the log takes
+  // focus instead, so that the on-screen keyboard does not cover the answer that is arriving.
+  var lastPointer = "";
+  function focusAfterChoice(event) {
+    if (event && event.detail > 0 && lastPointer === "touch") log.focus({ preventScroll: true });
+    else input.focus({ preventScroll: true });
   }
 
   // -- conversation -------------------------------------------------------------------------------
@@ -488,6 +578,8 @@
     var visible = shown || text;
     renderUser(visible);
     remember({ from: "user", text: visible });
+    if (status.textContent === TEXT.restarted || status.textContent === TEXT.resetFailed) setStatus("");
+    follow = true;
     scrollToEnd();
     setTyping(true);
     if (!(ready && emitMessage(text))) outbox.push(text);
@@ -498,15 +590,43 @@
     socket.emit("session_request", { session_id: state.sessionId || null });
   }
 
-  function startOver() {
-    if (ready) emitMessage("/start_over");  // the old conversation forgets the family's details
+  function askToReset() {
+    confirmBox.hidden = false;
+    confirmNo.focus();
+  }
+
+  function closeConfirmation(focus) {
+    confirmBox.hidden = true;
+    if (focus) focus.focus();
+  }
+
+  /** Deletes the conversation on the server (as `python -m bot privacy forget` does: its events and its
+   * checklist links), then here, and says so; if the server cannot, nothing is deleted and it says that. */
+  function deleteConversation() {
+    closeConfirmation(null);
+    var pending = state.sessionId;
+    if (!(ready && pending && socket.emit("forget_session", { session_id: pending }))) {
+      setStatus(TEXT.resetFailed);
+      input.focus();
+      return;
+    }
+    ready = false;  // until the server has answered and a new session is confirmed
+  }
+
+  function conversationDeleted(result) {
+    if (!result || result.deleted !== true) {
+      ready = true;
+      setStatus(TEXT.resetFailed);
+      input.focus();
+      return;
+    }
     outbox = [];
     state = { history: [], open: state.open };
     save(state);
     renderHistory();
     setTyping(false);
     setStatus(TEXT.restarted);
-    if (socket) requestSession();  // and a new conversation gets a new session id
+    requestSession();  // a new conversation gets a new session id
     input.focus();
   }
 
@@ -527,15 +647,16 @@
         state.sessionId = sessionId;
         save(state);
         ready = true;
-        if (status.textContent !== TEXT.restarted) setStatus("");
+        if (status.textContent !== TEXT.restarted && status.textContent !== TEXT.resetFailed) setStatus("");
         while (outbox.length && emitMessage(outbox[0])) outbox.shift();
       },
       bot_uttered: function (message) {
         setTyping(false);
         renderBot(message);
         remember({ from: "bot", message: message });
-        scrollToEnd();
-      }
+        if (follow) showAnswerStart();
+      },
+      session_forgotten: conversationDeleted
     });
   }
 
@@ -547,7 +668,7 @@
     state.open = open;
     save(state);
     if (open) {
-      scrollToEnd();
+      showAnswerStart();
       if (focus) input.focus();
     } else if (focus) {
       launcher.focus();
@@ -556,15 +677,28 @@
 
   launcher.addEventListener("click", function () { setOpen(panel.hidden, true); });
   closeButton.addEventListener("click", function () { setOpen(false, true); });
-  resetButton.addEventListener("click", startOver);
+  resetButton.addEventListener("click", askToReset);
+  confirmYes.addEventListener("click", deleteConversation);
+  confirmNo.addEventListener("click", function () { closeConfirmation(resetButton); });
   panel.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") setOpen(false, true);
+    if (event.key !== "Escape") return;
+    if (!confirmBox.hidden) closeConfirmation(resetButton);
+    else setOpen(false, true);
+  });
+  panel.addEventListener("pointerdown", function (event) { lastPointer = event.pointerType || ""; }, true);
+  // a reader who scrolls while an answer is on its way is not yanked back to it
+  ["wheel", "touchmove"].forEach(function (name) {
+    log.addEventListener(name, function () { follow = false; }, { passive: true });
+  });
+  log.addEventListener("keydown", function (event) {
+    if (/^(Arrow|Page|Home|End)/.test(event.key)) follow = false;
   });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var text = input.value;
     input.value = "";
     sendMessage(text);
+    input.focus({ preventScroll: true });
   });
 
   // -- start --------------------------------------------------------------------------------------
