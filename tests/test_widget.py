@@ -490,3 +490,22 @@ def test_deleting_the_conversation_asks_first_then_deletes_it_on_the_server(page
     expect(page.locator(".fg-log .fg-msg--user")).to_have_count(0)
     ask(page, "hej")  # the status line clears with the next message
     expect(status).to_have_text("")
+
+
+def test_a_reader_who_scrolls_up_while_an_answer_arrives_is_not_yanked(browser, assistant):
+    page = new_page(browser, assistant.web_url + "/", viewport={"width": 375, "height": 740})
+    open_widget(page)
+    for question in ("hvad er aflastning", "hvad er tabt arbejdsfortjeneste"):
+        ask(page, question)
+        wait_for_answer(page, 1 if question.endswith("aflastning") else 2)
+    before = bot_messages(page)
+    page.get_by_role("textbox", name="Skriv dit spørgsmål").fill("hvad sker der, når vores søn fylder 18?")
+    page.keyboard.press("Enter")
+    log = page.locator(".fg-log")
+    log.hover()
+    page.mouse.wheel(0, -5000)  # back to the start of the conversation while the answer is on its way
+    page.wait_for_function(MORE_BOT_MESSAGES, arg=before)
+    wait_for_answer(page, 3)
+    assert log.evaluate("e => e.scrollTop") < 50
+    page.context.close()
+    assert page.errors == []
