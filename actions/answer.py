@@ -104,6 +104,14 @@ def best_match(kb: KnowledgeBase, parts: list[str]):
     return max(matches, key=lambda pm: pm[1].confidence if pm[1].topic else -1)
 
 
+def said_anything_before(tracker: Tracker) -> bool:
+    """Whether the user wrote any text in this session before the latest message."""
+    events = tracker.events
+    starts = [i for i, e in enumerate(events) if e.get("event") == "action" and e.get("name") == "action_session_start"]
+    users = [e for e in events[(starts[-1] if starts else 0):] if e.get("event") == "user"]
+    return any(clean(e.get("text") or "") for e in users[:-1])
+
+
 def asks_something(text: str) -> bool:
     """Whether a message that tells the situation also asks a question, or asks for something."""
     return "?" in text or bool(QUESTION_START.search(text) or QUESTION_WORD.search(text) or REQUEST.search(text))
@@ -166,6 +174,11 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
         return answer_events(kb, dispatcher, tracker, str(entities["topic_id"]))
     text = clean(latest.get("text") or "")
     if not text:
+        if not said_anything_before(tracker):
+            # a standard web client (rasa-webchat in embedded mode) sends an empty message on connect: the
+            # first thing a visitor reads is the greeting, as if the client had sent /greet
+            dispatcher.utter_message(response="utter_greet")
+            return []
         dispatcher.utter_message(text=bot_text("empty_message"), json_message=payload("fallback", region=region))
         return []
     if text.startswith("/"):  # a payload no button of ours sends: a miss like any other

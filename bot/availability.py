@@ -10,7 +10,8 @@ next message after the service is back is handled normally; no stored conversati
 A message that nginx resends after a replica died (bot/cluster.py) carries the same X-Request-ID; it becomes
 the id of the user's message, so the tracker store can store it once (bot/tracker_store.py).
 
-`install()` is called by bot/rasa_server.py before Rasa's CLI starts.
+`install()` is called by bot/rasa_server.py before Rasa's CLI starts, which also adds
+`add_status_middleware` to Rasa's app.
 """
 from __future__ import annotations
 
@@ -95,15 +96,6 @@ def add_status_middleware(app) -> None:
 
 def install() -> None:
     import rasa.core.agent
-    import rasa.core.run
 
     rasa.core.agent.FailSafeTrackerStore = strict_tracker_store(rasa.core.agent.FailSafeTrackerStore)
     rasa.core.agent.Agent.handle_message = refusing_handle_message(rasa.core.agent.Agent.handle_message)
-    configure_app = rasa.core.run.configure_app
-
-    def configure_app_with_status(*args, **kwargs):
-        app = configure_app(*args, **kwargs)
-        add_status_middleware(app)
-        return app
-
-    rasa.core.run.configure_app = configure_app_with_status

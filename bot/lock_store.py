@@ -76,12 +76,14 @@ class ConfiguredLockStore(LockStore):
     def __init__(self, endpoint_config=None) -> None:
         url = getattr(endpoint_config, "url", None)
         self.memory = None if url else InMemoryLockStore()
+        self.client = None  # the Redis client, for the readiness check (bot/health.py)
         if url:
             import redis
 
             if not url.startswith(("redis://", "rediss://")):
                 raise ValueError(f"LOCK_STORE_URL skal være redis://vært:port/db, ikke {url!r}")
-            client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+            client = self.client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT,
+                                                        socket_connect_timeout=REDIS_TIMEOUT)
             self._errors = (redis.RedisError, OSError)
             self._take, self._served, self._return = (client.register_script(s) for s in (TAKE, SERVED, RETURN))
         super().__init__()

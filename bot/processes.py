@@ -86,7 +86,7 @@ class Stack:
         if token:
             command += ["--enable-api", "--auth-token", token]
         process = self._spawn("rasa", command)
-        wait_for_http(f"{self.rasa_url}/", process, timeout)
+        wait_for_http(f"{self.rasa_url}/health/ready", process, timeout)  # model, stores and actions
 
     def start_web(self, timeout: float = 60) -> None:
         process = self._spawn("web", [sys.executable, "-m", "bot.web"])

@@ -1,5 +1,6 @@
 """Runs Rasa's own CLI (`python -m bot.rasa_server run …`) with three measured performance fixes and the
-outage handling of bot/availability.py (a down PostgreSQL or Redis → "prøv igen om lidt" / HTTP 503).
+outage handling of bot/availability.py (a down PostgreSQL or Redis → "prøv igen om lidt" / HTTP 503), the
+REST rules of bot/channels/rest.py and the health endpoints of bot/health.py.
 
 - Profiling the REST webhook with py-spy showed ~65 % of a message's time in jsonschema: Rasa validates
   every action-server response with `jsonschema.validate`, which re-checks the (large, draft 2020-12)
@@ -114,6 +115,22 @@ def main() -> None:
     from bot.availability import install
 
     install()
+    import rasa.core.run
+
+    configure_app = rasa.core.run.configure_app
+
+    def configure_app_with_edges(*args, **kwargs):
+        from bot.availability import add_status_middleware
+        from bot.channels.rest import add_rest_rules
+        from bot.health import add_health_routes
+
+        app = configure_app(*args, **kwargs)
+        add_status_middleware(app)  # 503 + Retry-After while a store is down
+        add_rest_rules(app)         # 400 with a Danish reason for a malformed REST request
+        add_health_routes(app)      # /health and /health/ready
+        return app
+
+    rasa.core.run.configure_app = configure_app_with_edges
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

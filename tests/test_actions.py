@@ -170,9 +170,19 @@ async def test_vague_question_gets_did_you_mean_with_topics(kb, tracker, dispatc
 
 @pytest.mark.parametrize("text", ["", "   ", "\x00\x07"])
 async def test_empty_message_gets_a_danish_request_for_text(kb, tracker, dispatcher, domain, text):
-    message, events = await ask(kb, tracker, dispatcher, domain, text)
+    earlier = [{"event": "user", "text": "hvad er aflastning"}, {"event": "user", "text": text}]
+    message, events = await ask(kb, tracker, dispatcher, domain, text, events=earlier)
     assert message["text"].startswith("Jeg fik ikke nogen tekst")
     assert message["custom"]["kind"] == "fallback" and events == []
+
+
+@pytest.mark.parametrize("earlier", [
+    [],  # the first message of a conversation: a standard web client's empty message on connect
+    [{"event": "user", "text": "hej"}, {"event": "action", "name": "action_session_start"}],  # a new session
+])
+async def test_an_empty_first_message_of_a_session_gets_the_greeting(kb, tracker, dispatcher, domain, earlier):
+    message, events = await ask(kb, tracker, dispatcher, domain, "", events=earlier + [{"event": "user", "text": ""}])
+    assert message == {**message, "response": "utter_greet"} and events == []
 
 
 async def test_handoff_gives_the_configured_contact_and_what_to_have_ready(kb, tracker, dispatcher, domain,

@@ -83,7 +83,7 @@ def test_question_is_answered_from_the_knowledge_base_through_the_action_server(
     assert any("Kilde: " in t for t in texts(messages))
 
 
-@pytest.mark.parametrize("message", ["", "   \n\t ", "hej " * 2500, "hej\x00\x07\x1b[31m", "😀🎉👍",
+@pytest.mark.parametrize("message", ["", "   \n\t ", "hej " * 1200, "hej\x00\x07\x1b[31m", "😀🎉👍",
                                      "<script>alert('x')</script>"])
 def test_bad_input_gets_a_danish_answer_and_the_server_stays_up(assistant, message):
     messages = say(assistant, f"rest-bad-{abs(hash(message))}", message)

@@ -33,6 +33,7 @@ import uuid
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 
+from bot.channels.rules import TOO_LONG_TEXT, check_message, check_sender, too_long
 from bot.config import load_settings
 from bot.privacy.retention import RetentionError, erase
 
@@ -97,6 +98,13 @@ class PersistentSocketIOInput(SocketIOInput):
                     return  # as Rasa: a message without a session is ignored
             else:
                 sender_id = sid
+            refusal = check_sender(sender_id) or check_message(data.get("message"))
+            if refusal or too_long(data.get("message")):
+                # the rules of the REST webhook (bot/channels/rules.py); socket.io has no status code, so the
+                # reason is said in the chat, and nothing reaches Rasa
+                text = refusal.reason if refusal else TOO_LONG_TEXT
+                await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=self.namespace)
+                return
             metadata = data.get(self.metadata_key) or {}
             if isinstance(metadata, str):
                 try:
