@@ -53,18 +53,18 @@ MISSES_BEFORE_HANDOFF = 2
 STARTER_TOPICS = ("overgang-til-voksenlivet", "1.7", "merudgifter")
 LONG_MESSAGE = 250
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-QUESTION_START = re.compile(r"(^|[,.;:–-]\s*|\bog\s+)(hvad|hvordan|hvor|hvem|hvornår|hvorfor|hvilke[nt]?|"
-                            r"kan (jeg|vi|man|i)|skal (jeg|vi|man)|må (jeg|vi)|er der|findes der|har (vi|jeg) ret|"
+# a question word anywhere ("… hvem bevilger det"); "hvor" only where a clause starts, since it is also a
+# relative word in statements ("der hvor vi bor")
+QUESTION_WORD = re.compile(r"\b(hvad|hvordan|hvem|hvornår|hvorfor|hvilke[nt]?)\b", re.IGNORECASE)
+QUESTION_START = re.compile(r"(^|[,.;:–-]\s*|\bog\s+)(hvor|"
                             # a yes/no question puts the verb first and its subject right after ("må hun …",
-                            # "får man …"); chat Danish also drops the subject of a statement ("har en
+                            # "kan vi …", "er der …"); chat Danish also drops the subject of a statement ("har en
                             # sjælden sygdom og …"), so the subject is required
                             r"(må|kan|skal|er|har|bliver|får|vil|bør|gør|plejer|ved|kunne|skulle|ville|burde) "
                             r"(jeg|vi|man|i|du|hun|han|de|det|der|min|mit|mine|vores|hans|hendes|deres|barnet|"
                             r"kommunen|skolen|dette|disse|\w+s)|"
                             r"(gælder|findes|dækker|koster|betaler|hjælper|tæller|hører|ligger|passer))\b",
                             re.IGNORECASE)
-
-QUESTION_WORD = re.compile(r"\b(hvad|hvordan|hvem|hvornår|hvorfor|hvilke[nt]?)\b", re.IGNORECASE)
 # someone the sentence is about: the writer, the family, the child, the professional's "vi"
 TELLER = re.compile(r"\b(jeg|vi|min|mit|mine|vores|han|hun|de|barnet|eleven|borgeren)\b", re.IGNORECASE)
 STATEMENT_WORDS = 25
