@@ -106,13 +106,13 @@ NEUTRAL_WORDS = 5  # a question this short shows no one's voice
 
 
 def matcher_examples(content: Content) -> list[tuple[str, str]]:
-    """(text, label) pairs the matcher learns from: each topic's title and asks, each question entry's asks,
-    the general requests for help, the off-topic examples, and (for the domain score only) the referral
+    """(text, label) pairs the matcher learns from: each topic's title, asks and questions for the municipality
+    (a family asks them in its own words too), each question entry's asks, the general requests for help, the off-topic examples, and (for the domain score only) the referral
     wordings and role phrases. Diagnosis names are generalised as in search."""
     names = diagnosis_names(content)
     examples = []
     for topic in content.topics:
-        for text in [topic["title"], *(topic.get("asks") or [])]:
+        for text in [topic["title"], *(topic.get("asks") or []), *(topic.get("ask_municipality") or [])]:
             examples.append((generalise(str(text), names), TOPIC_PREFIX + topic["id"]))
     for question in content.questions():
         for text in question.get("asks") or []:

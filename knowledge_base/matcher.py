@@ -3,11 +3,15 @@ domain at all. Learned from the knowledge base alone (`asks` of topics and quest
 help questions, and the off-topic examples), so that an editor's new entry is answered after `make kb`
 without Rasa training.
 
-One linear classifier over tf-idf features (lemma 1–2-grams and character 2–5-grams of the folded text)
-has a class per topic overview, per question entry, one for general requests for help ("overview") and one
-for everything outside the domain ("off"). Its decision values become probabilities by a softmax with a
-temperature chosen at build time so that the probability of the predicted class matches how often it is
-right on held-out folds of the asks (calibration). A topic's confidence is the sum over its classes.
+Two linear classifiers over the same tf-idf features (lemma 1–2-grams and character 2–5-grams of the folded
+text). The topic classifier has a class per topic (its asks and all its question entries' asks together),
+one for general requests for help ("overview") and one for everything outside the domain ("off"); its
+decision values become probabilities by a softmax with a temperature chosen at build time so that the
+probability of the predicted class matches how often it is right on held-out folds of the asks
+(calibration). The question classifier has a class per topic overview and per question entry; within the
+topic the first one chose, its scores pick the question entry. Pooling a topic's asks gives each topic
+class hundreds of examples instead of a handful per entry, and on the development set picked the right
+topic more often (benchmarks/results/nlu.md).
 
 Whether a message belongs to the domain at all is a second, binary question, answered by a logistic
 regression on the same features: everything the domain says (all asks, and the "domain only" examples such
@@ -77,23 +81,40 @@ class Match:
     question_score: float = -math.inf  # the question entry's own SVM score; ≥ 0 means "this is that question"
 
 
-class Matcher:
-    role_classifier = None  # a matcher pickled before the role classifier existed has none
+class LinearHead:
+    """One-vs-rest SVMs as one weight matrix (float32): one sparse-dense product per message instead of a
+    Python loop over hundreds of estimators, and half the size in the KB database. Stored features × classes,
+    so that each of a message's few features adds one contiguous row."""
 
-    def __init__(self, vectorizer, classifier, labels: list[str], temperature: float, domain_classifier=None,
-                 role_classifier=None):
-        self.vectorizer = vectorizer
-        # the one-vs-rest SVMs as one weight matrix (float32): one sparse-dense product per message instead
-        # of a Python loop over hundreds of estimators, and half the size in the KB database
-        # stored features × classes, so that each of a message's few features adds one contiguous row
+    def __init__(self, classifier, temperature: float):
         self.weights = np.ascontiguousarray(
             np.vstack([e.coef_.ravel() for e in classifier.estimators_]).T.astype(np.float32))
         self.intercepts = np.array([e.intercept_[0] for e in classifier.estimators_], dtype=np.float32)
+        self.labels = list(classifier.classes_)
+        self.temperature = temperature
+
+    def decision_values(self, features) -> np.ndarray:
+        """One SVM score per class for one message's features (a row)."""
+        values = np.asarray(features.astype(np.float32) @ self.weights).ravel() + self.intercepts  # no upcast copy
+        if values.shape[0] == 1:  # two classes: one decision value
+            values = np.array([-values[0], values[0]])
+        return values
+
+    def probabilities(self, features) -> dict[str, float]:
+        values = self.decision_values(features).reshape(1, -1)
+        return dict(zip(self.labels, _softmax(values * self.temperature)[0]))
+
+
+class Matcher:
+    role_classifier = None  # a matcher pickled before the role classifier existed has none
+
+    def __init__(self, vectorizer, topics: LinearHead, questions: LinearHead, domain_classifier=None,
+                 role_classifier=None):
+        self.vectorizer = vectorizer
+        self.topics = topics
+        self.questions = questions
         self.domain_classifier = domain_classifier
         self.role_classifier = role_classifier
-        self.labels = labels
-        self.temperature = temperature
-        self._topic_of = [self._topic(label) for label in labels]
 
     @staticmethod
     def _topic(label: str) -> str | None:
@@ -141,17 +162,22 @@ class Matcher:
         answerable = [(t, label) for t, label in examples if label != DOMAIN_ONLY]
         texts = [t for t, _ in answerable]
         labels = [label for _, label in answerable]
+        by_topic = [TOPIC_PREFIX + topic if (topic := cls._topic(label)) else label for label in labels]
         vectorizer = cls._vectorizer()
         vectorizer.fit([t for t, _ in examples] + [t for t, _ in roles])
-        temperature = cls._calibrate(texts, labels, seed, vectorizer)
-        classifier = cls._classifier().fit(vectorizer.transform(texts), labels)
+        features = vectorizer.transform(texts)
+        topics = LinearHead(cls._classifier().fit(features, by_topic),
+                            cls._calibrate(texts, by_topic, seed, vectorizer))
+        # the question head's probabilities are never summed into a topic's confidence, so it needs no
+        # calibration: only its raw scores are compared (within a topic, and against 0)
+        questions = LinearHead(cls._classifier().fit(features, labels), 1.0)
         domain_classifier = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000).fit(
             vectorizer.transform([t for t, _ in examples]), [label != OFF for _, label in examples])
         role_classifier = None
         if len({role for _, role in roles}) > 1:
             role_classifier = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000).fit(
                 vectorizer.transform([t for t, _ in roles]), [role for _, role in roles])
-        return cls(vectorizer, classifier, list(classifier.classes_), temperature, domain_classifier, role_classifier)
+        return cls(vectorizer, topics, questions, domain_classifier, role_classifier)
 
     @classmethod
     def _calibrate(cls, texts: list[str], labels: list[str], seed: int, vectorizer) -> float:
@@ -190,31 +216,17 @@ class Matcher:
         return best
 
     # -- matching ---------------------------------------------------------------------------
-    def decision_values(self, features) -> np.ndarray:
-        """One SVM score per class for one message's features (a row)."""
-        values = np.asarray(features.astype(np.float32) @ self.weights).ravel() + self.intercepts  # no upcast copy
-        if values.shape[0] == 1:  # two classes: one decision value
-            values = np.array([-values[0], values[0]])
-        return values
-
-    def probabilities(self, text: str, features=None) -> dict[str, float]:
-        features = self.vectorizer.transform([text]) if features is None else features
-        values = self.decision_values(features).reshape(1, -1)
-        return dict(zip(self.labels, _softmax(values * self.temperature)[0]))
+    def probabilities(self, text: str) -> dict[str, float]:
+        """The topic head's probability per class ("topic:<id>", "overview", "off")."""
+        return self.topics.probabilities(self.vectorizer.transform([text]))
 
     def match(self, text: str) -> Match:
         if not isinstance(text, str) or not re.search(r"\w", text):
             return Match(None, None, 0.0, 0.0)
         features = self.vectorizer.transform([text])
-        values = self.decision_values(features)
-        probabilities = dict(zip(self.labels, _softmax(values.reshape(1, -1) * self.temperature)[0]))
-        scores = dict(zip(self.labels, values))
-        by_topic: dict[str, float] = {}
-        for label, p in probabilities.items():
-            topic = self._topic(label)
-            if topic:
-                by_topic[topic] = by_topic.get(topic, 0.0) + p
-        ranked = tuple(sorted(by_topic.items(), key=lambda item: -item[1])[:5])
+        probabilities = self.topics.probabilities(features)
+        ranked = tuple(sorted(((self._topic(label), p) for label, p in probabilities.items()
+                               if label.startswith(TOPIC_PREFIX)), key=lambda item: -item[1])[:5])
         off = probabilities.get(OFF, 0.0)
         overview = probabilities.get(OVERVIEW, 0.0)
         domain = float(self.domain_classifier.predict_proba(features)[0][1]) if self.domain_classifier else 1.0 - off
@@ -225,9 +237,10 @@ class Matcher:
             return Match(None, None, off, domain, ranked=ranked)
         # the topic's question entry whose own one-vs-rest SVM scores the message highest; its raw score says
         # how sure that SVM is that this is its question (0 is its decision boundary)
-        questions = [(label[len(QUESTION_PREFIX):], scores[label]) for label in self.labels
-                     if label.startswith(QUESTION_PREFIX) and self._topic(label) == top_topic]
-        question, score = max(questions, key=lambda item: item[1], default=(None, -math.inf))
+        scores = zip(self.questions.labels, self.questions.decision_values(features))
+        question, score = max(((label[len(QUESTION_PREFIX):], value) for label, value in scores
+                               if label.startswith(QUESTION_PREFIX) and self._topic(label) == top_topic),
+                              key=lambda item: item[1], default=(None, -math.inf))
         return Match(top_topic, question, top_p, domain, ranked=ranked, question_score=float(score))
 
     def role(self, text: str) -> tuple[str | None, float]:
