@@ -12,6 +12,12 @@ from actions.replies import payload, source_line, text as bot_text
 from knowledge_base.store import KnowledgeBase
 
 REGION_WORD = re.compile(r"\bregion(en|erne|er)?\b|\bregionsrådet\b", re.IGNORECASE)
+# without a municipality or a region by name, only a question about the change itself is a region question:
+# "hvad er forskellen på regionen og kommunen?" asks who does what (a topic), not about 2027
+CHANGE_WORD = re.compile(r"\b(20[2-9]\d|ændr\w*|sammenlæg\w*|lægges sammen|nedlæg\w*|reform\w*|ny region\w*|"
+                         r"østdanmark|strukturreform\w*|sundhedsreform\w*)\b", re.IGNORECASE)
+
+
 def region_message(kb: KnowledgeBase, text: str, tracker: Tracker) -> dict | None:
     """Which region a municipality is in (today, and after a dated change), or what changes; None when the
     message is no region question."""
@@ -35,6 +41,8 @@ def region_message(kb: KnowledgeBase, text: str, tracker: Tracker) -> dict | Non
         changes = [c for c in changes if region in c["from"]]
     elif asked_region:
         changes = [c for c in changes if asked_region in c["from"] or asked_region == c["to"]]
+    elif not CHANGE_WORD.search(text):
+        return None
     for change in changes:
         date = dt.date.fromisoformat(str(change["date"]))
         parts.append(bot_text("region_change", date=f"{date.day}. {MONTHS[date.month - 1]} {date.year}",

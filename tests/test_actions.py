@@ -150,6 +150,17 @@ async def test_a_region_question_is_answered_with_the_region_and_the_2027_change
     assert message["custom"]["kind"] == "region" and message["custom"]["region"] == "Sjælland"
 
 
+@pytest.mark.parametrize("text, kind", [
+    ("hvad ændrer sig for regionerne i 2027?", "region"),
+    ("skal regionen eller kommunen betale for barnets genoptræning efter operationen?", "answer"),
+    ("hvad skal regionen hjælpe med, og hvad skal kommunen?", "answer"),
+])
+async def test_region_in_a_question_about_who_does_what_is_no_region_question(kb, tracker, dispatcher, domain,
+                                                                              text, kind):
+    message, _ = await ask(kb, tracker, dispatcher, domain, text)
+    assert message["custom"]["kind"] == kind
+
+
 async def test_a_long_story_is_answered_by_the_question_at_its_end(kb, tracker, dispatcher, domain):
     story = ("Vi har det virkelig svært for tiden. Vores datter fik sin diagnose for et år siden, og siden har "
              "hverdagen været en lang række af hospitalsbesøg, møder og telefonopkald. Min mand arbejder meget, "
