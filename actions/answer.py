@@ -30,7 +30,7 @@ from actions import slots
 from actions.answers import (answer_message, feedback_message, overview_message, question_message,
                              topic_button)
 from actions.base import KnowledgeAction
-from actions.context import acknowledgement, tells_situation
+from actions.context import acknowledgement, tells_more_than_age, tells_situation
 from actions.handoff import distress_message, handoff_message
 from actions.organisations import named_organisation_message, referral_message
 from actions.regions import region_message
@@ -132,6 +132,13 @@ def wants_organisations(kb: KnowledgeBase, text: str) -> bool:
                for phrase in kb.referral_routes.get("asks") or [])
 
 
+def out_of_domain(dispatcher: CollectingDispatcher, text: str, region: str | None) -> list:
+    """Kindly: what we can help with, and who can help instead (or, in English, that we answer in Danish)."""
+    key = "english" if looks_english(text) else "out_of_domain"
+    dispatcher.utter_message(text=bot_text(key), json_message=payload("out_of_scope", region=region))
+    return [SlotSet(slots.MISSES, 0.0)]
+
+
 def answer_events(kb: KnowledgeBase, dispatcher: CollectingDispatcher, tracker: Tracker, topic_id: str,
                   question_id: str | None = None, intro: str | None = None) -> list:
     """Utter the answer (a question entry, or the topic's overview) and the feedback question; remember the
@@ -193,6 +200,11 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
         # "jeg sidder på voksenhandicap i Silkeborg", "vores søn på 4 har fået en diagnose": the situation,
         # not yet a question. Said back, with the topic it seems to be about one button away.
         match = kb.match(text)
+        ours = match.domain >= DOMAIN_MIN and bool(match.topic or match.overview)
+        if kb.outside_domain(text) or not (ours or tells_more_than_age(kb, tracker)):
+            # "min far er 67 og skal have en trappelift", "vores pige på 8 er bange for mørke": an age is told,
+            # but what the message is about lies outside what we know
+            return out_of_domain(dispatcher, text, region)
         topic = match.topic if match.domain >= DOMAIN_MIN and match.confidence >= ANSWER_CONFIDENCE else None
         dispatcher.utter_message(**acknowledgement(kb, tracker, topic))
         return [SlotSet(slots.MISSES, 0.0)]
@@ -211,9 +223,7 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
                  and not (rasa_says_off and match.confidence < MATCH_OVERRULES_RASA))
     organisations_wanted = wants_organisations(kb, asked)
     if outside or (not in_domain and not organisations_wanted):
-        key = "english" if looks_english(asked) else "out_of_domain"
-        dispatcher.utter_message(text=bot_text(key), json_message=payload("out_of_scope", region=region))
-        return [SlotSet(slots.MISSES, 0.0)]
+        return out_of_domain(dispatcher, asked, region)
     if organisations_wanted:
         referral = find_organisations(kb, text=asked, diagnosis_id=tracker.get_slot(slots.DIAGNOSIS),
                                       topic_id=tracker.get_slot(slots.TOPIC), audience=audience,

@@ -112,6 +112,15 @@ def tells_situation(kb: KnowledgeBase, tracker: Tracker) -> bool:
     return bool(told or AGE_IN_TEXT.search(text) or unknown_place(kb, tracker) or kb.role_in(text))
 
 
+def tells_more_than_age(kb: KnowledgeBase, tracker: Tracker) -> bool:
+    """Whether the latest message tells a place, a diagnosis, or that a professional or a young person writes:
+    enough to belong to the domain whatever else it says. An age or "vores dreng" alone does not ("vores pige
+    på 8 er bange for mørke" is about any child)."""
+    text = tracker.latest_message.get("text") or ""
+    told = {e.get("entity") for e in tracker.latest_message.get("entities") or []} - {"age", "role"}
+    return bool(told & CONTEXT_ENTITIES or unknown_place(kb, tracker) or kb.role_in(text) in ("fagperson", "ung"))
+
+
 def acknowledgement(kb: KnowledgeBase, tracker: Tracker, topic_id: str | None = None) -> dict:
     """Says back what was understood (so the user can correct it), with the topic the message seems to be
     about as a button; a place we do not know gets a clear answer and the national options."""

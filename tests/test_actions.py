@@ -279,6 +279,18 @@ async def test_a_message_that_only_tells_the_situation_is_said_back(kb, tracker,
         assert len(payloads) <= 2
 
 
+@pytest.mark.parametrize("text, entities", [
+    ("vores dreng på 6 tør ikke sove uden lys", [{"entity": "age", "value": "6"}]),
+    ("min far er 71 og har lige fået ny hofte", [{"entity": "age", "value": "71"}]),
+])
+async def test_a_situation_outside_the_domain_is_turned_away_not_said_back(kb, tracker, dispatcher, domain, text,
+                                                                           entities):
+    await ActionAnswer(kb).run(dispatcher, tracker(text=text, intent="inform", entities=entities), domain)
+    [message] = dispatcher.messages
+    assert message["text"].startswith("Det ligger uden for, hvad jeg ved.")
+    assert message["custom"]["kind"] == "out_of_scope"
+
+
 @pytest.mark.parametrize("text", [
     "vi bor i Horsens og vores søn på 6 har Noonan. hvad kan vi få af hjælp",
     "jeg vil gerne vide mere om aflastning, vores søn er 8",
