@@ -10,9 +10,9 @@ import yaml
 AUDIENCES = ("foraelder", "fagperson", "ung")
 SINGLE_FILES = ("organisations", "diagnoses", "municipalities", "life_phases", "glossary", "needs", "referral",
                 "deployment", "roles", "role_examples", "off_topic", "overview", "distress",
-                "outside")
+                "outside", "english")
 MAPPING_FILES = ("municipalities", "referral", "deployment", "roles", "role_examples", "overview", "distress",
-                 "outside")
+                 "outside", "english")
 PLAIN_LISTS = ("off_topic",)  # lists of strings, not entries with ids
 
 
@@ -37,6 +37,7 @@ class Content:
     overview: dict = field(default_factory=dict)     # general requests for help
     distress: dict = field(default_factory=dict)     # phrases of someone in distress: never a topic first
     outside: dict = field(default_factory=dict)      # adults and elderly relatives: outside the domain
+    english: dict = field(default_factory=dict)      # English words people mix in -> the Danish the KB uses
 
     origin: dict[tuple[str, str], str] = field(default_factory=dict)  # (section, id) -> file
     version: str = ""

@@ -163,6 +163,8 @@ def build_database(content_dir: Path | str, url: str, today: dt.date | None = No
         "roles": json.dumps(_plain(content.roles), ensure_ascii=False),
         "distress": json.dumps(_plain(content.distress.get("phrases") or []), ensure_ascii=False),
         "outside": json.dumps(_plain(content.outside), ensure_ascii=False),
+        "english": json.dumps({str(k).strip().lower(): str(v).strip()
+                               for k, v in (content.english.get("terms") or {}).items()}, ensure_ascii=False),
         "region_changes": json.dumps(_plain(content.municipalities.get("region_changes") or []), ensure_ascii=False),
         "municipality_sources": json.dumps(_plain(content.municipalities.get("sources")),
                                                            ensure_ascii=False),

@@ -270,6 +270,22 @@ class _Checker:
             if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
                 self.add("outside", key, key, "en liste af tekster / a list of texts", "outside.yml")
 
+    def english(self):
+        terms_ = self.content.english.get("terms")
+        if terms_ is None:
+            return
+        if not isinstance(terms_, dict):
+            self.add("english", "terms", "terms", "en mapping fra engelsk til dansk / a mapping from English to Danish",
+                     "english.yml")
+            return
+        for key, value in terms_.items():
+            if not isinstance(key, str) or not key.strip() or key != key.lower():
+                self.add("english", str(key), str(key), "nøglen skal være engelsk tekst med små bogstaver / the key "
+                         "must be lowercase English text", "english.yml")
+            if not isinstance(value, str) or not value.strip():
+                self.add("english", str(key), str(key), "mangler dansk oversættelse / missing Danish translation",
+                         "english.yml")
+
     def off_topic_and_overview(self):
         if len(self.content.off_topic) < MIN_OFF_TOPIC:
             self.add("off_topic", "off_topic", "off_topic",
@@ -379,6 +395,7 @@ class _Checker:
         self.off_topic_and_overview()
         self.distress()
         self.outside()
+        self.english()
         return self.problems
 
 

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from knowledge_base import models as m
 from knowledge_base.loader import make_engine
 from knowledge_base.matcher import Match, Matcher
-from knowledge_base.text import clean, fold, generalise, name_key, terms, words
+from knowledge_base.text import (clean, english_pattern, fold, generalise, name_key, terms,
+                                 translate_english, words)
 
 FALLBACK_AUDIENCE = "foraelder"
 
@@ -132,6 +133,8 @@ class KnowledgeBase:
         self._outside_signals = [_phrase_pattern(p) for p in outside.get("signals") or []]
         self._young_words = [_phrase_pattern(p) for p in outside.get("young") or []]
         self._illnesses = [_phrase_pattern(p) for p in outside.get("illnesses") or []]
+        self._english = json.loads(meta.get("english", "{}"))
+        self._english_pattern = english_pattern(self._english)
         self._region_changes = json.loads(meta.get("region_changes", "[]"))
         self._municipality_sources = json.loads(meta.get("municipality_sources", "null")) or []
         self._organisation_names = _organisation_names(organisations)
@@ -182,14 +185,21 @@ class KnowledgeBase:
         """The matcher's reading of a message: topic, question entry, confidence and domain score."""
         if self._matcher is None:
             raise KnowledgeBaseUnavailable("Vidensbasen har ingen matcher; kør 'make kb'.")
-        return self._matcher.match(generalise(text, self._diagnosis_names) if isinstance(text, str) else "")
+        return self._matcher.match(self._readable(text))
 
     def likely_role(self, text: str) -> tuple[str | None, float]:
         """The role whose voice the message is written in, by the matcher's role classifier, with its
         probability: for writers who do not present themselves ("kan vi bevilge …", "min mor siger …")."""
         if self._matcher is None:
             raise KnowledgeBaseUnavailable("Vidensbasen har ingen matcher; kør 'make kb'.")
-        return self._matcher.role(generalise(text, self._diagnosis_names) if isinstance(text, str) else "")
+        return self._matcher.role(self._readable(text))
+
+    def _readable(self, text) -> str:
+        """A message as the matcher reads it: English words people mix in replaced by the KB's Danish
+        (english.yml), diagnosis names generalised."""
+        if not isinstance(text, str):
+            return ""
+        return generalise(translate_english(text, self._english_pattern, self._english), self._diagnosis_names)
 
     def role_in(self, text: str) -> str | None:
         """The role the writer's own words show (phrases in roles.yml), or None. The longest phrase found

@@ -125,6 +125,24 @@ ENGLISH_MARKERS = frozenset({"the", "what", "how", "is", "are", "my", "your", "c
                              "need", "recommend", "good"})
 
 
+def english_pattern(terms_: dict[str, str]) -> "re.Pattern | None":
+    """One whole-word, case-insensitive pattern over english.yml's terms, longest first, so that "respite care"
+    is replaced as a phrase before "care" alone."""
+    keys = sorted((k.strip().lower() for k in terms_ if k and k.strip()), key=len, reverse=True)
+    if not keys:
+        return None
+    return re.compile(r"(?<![\w'])(" + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in keys) + r")(?![\w'])",
+                      re.IGNORECASE)
+
+
+def translate_english(text: str, pattern: "re.Pattern | None", terms_: dict[str, str]) -> str:
+    """The message with the English words and phrases people mix into Danish replaced by the Danish the
+    matcher learned from ("hvilken special needs support findes der" → "hvilken særlige behov støtte …")."""
+    if pattern is None or not text:
+        return text
+    return pattern.sub(lambda m: terms_.get(" ".join(m.group(1).lower().split()), m.group(1)), text)
+
+
 def looks_english(text: str) -> bool:
     """True for a message written in English (at least three English function words, most of the words)."""
     found = words(text)

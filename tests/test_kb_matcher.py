@@ -39,3 +39,17 @@ def test_bad_input_gives_a_match_never_an_exception(kb, query):
 def test_nothing_to_read_is_no_topic(kb):
     assert kb.match("").topic is None and kb.match("!!! ???").topic is None
     assert kb.match("qwxz blorp fnaset").domain < 0.6 or kb.match("qwxz blorp fnaset").confidence < 0.3
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("kan vi få Respite Care?", "kan vi få aflastning?"),              # a phrase, whatever the case
+    ("respite  care eller care", "aflastning eller omsorg"),           # the phrase before its word
+    ("vores barn har et handicap", "vores barn har et handicap"),      # Danish is left alone
+    ("careful", "careful"),                                            # whole words only
+])
+def test_english_words_are_read_as_the_danish_the_kb_uses(text, expected):
+    from knowledge_base.text import english_pattern, translate_english
+
+    terms = {"respite care": "aflastning", "care": "omsorg"}
+    assert translate_english(text, english_pattern(terms), terms) == expected
+    assert translate_english(text, english_pattern({}), {}) == text
