@@ -53,3 +53,13 @@ def test_english_words_are_read_as_the_danish_the_kb_uses(text, expected):
     terms = {"respite care": "aflastning", "care": "omsorg"}
     assert translate_english(text, english_pattern(terms), terms) == expected
     assert translate_english(text, english_pattern({}), {}) == text
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("kan vi få respite care til vores søn?", "aflastning"),
+    ("min datter skal have en wheelchair, hvem betaler?", "hjaelpemidler"),
+    ("hvordan klager vi over et afslag – what is the deadline for an appeal?", "klage"),
+])
+def test_danish_with_english_words_finds_its_topic(kb, text, topic):
+    match = kb.match(text)
+    assert match.topic == topic and match.domain >= 0.6
