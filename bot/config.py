@@ -14,6 +14,26 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
+class EscalationSettings:
+    """Where a caseworker's request for a colleague goes from Slack or Teams (docs/slack.md, docs/teams.md).
+    Empty values mean "not set up": the caseworker is then told that nothing was sent, and gets the contact."""
+    slack_channel: str = ""  # SLACK_ESCALATION_CHANNEL: a channel id (C…), posted to with the Slack bot token
+    slack_channel_name: str = ""  # SLACK_ESCALATION_CHANNEL_NAME: what the caseworker reads, e.g. "#faglig-sparring"
+    teams_conversation: str = ""  # TEAMS_ESCALATION_CONVERSATION: a channel's conversation id (19:…@thread.tacv2)
+    teams_webhook: str = ""  # TEAMS_ESCALATION_WEBHOOK: an incoming-webhook (or Workflows) URL, if no conversation
+    teams_channel_name: str = ""  # TEAMS_ESCALATION_CHANNEL_NAME
+    answer_time: str = ""  # ESCALATION_ANSWER_TIME: who answers when, in Danish; "" → actions/texts.yml's default
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(self.slack_channel)
+
+    @property
+    def teams_configured(self) -> bool:
+        return bool(self.teams_conversation or self.teams_webhook)
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path
     var_dir: Path
@@ -33,6 +53,7 @@ class Settings:
     web_url: str  # the web app's public base URL (links in replies point here)
     rasa_public_url: str  # where browsers reach the Rasa server (the widget's socket.io)
     allowed_origins: tuple[str, ...]  # page origins whose browsers may open the widget's socket.io
+    escalation: EscalationSettings = EscalationSettings()  # Slack/Teams: a caseworker's question to colleagues
 
     @property
     def spacy_model_name(self) -> str:
@@ -68,7 +89,18 @@ def load_settings(env: dict | None = None) -> Settings:
         web_url=web_url,
         rasa_public_url=env.get("FORLOB_RASA_PUBLIC_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
         allowed_origins=allowed_origins(env.get("FORLOB_ALLOWED_ORIGINS", ""), web_url),
+        escalation=EscalationSettings(**{field: env.get(var, "").strip() for field, var in ESCALATION_ENV.items()}),
     )
+
+
+ESCALATION_ENV = {
+    "slack_channel": "SLACK_ESCALATION_CHANNEL",
+    "slack_channel_name": "SLACK_ESCALATION_CHANNEL_NAME",
+    "teams_conversation": "TEAMS_ESCALATION_CONVERSATION",
+    "teams_webhook": "TEAMS_ESCALATION_WEBHOOK",
+    "teams_channel_name": "TEAMS_ESCALATION_CHANNEL_NAME",
+    "answer_time": "ESCALATION_ANSWER_TIME",
+}
 
 
 def allowed_origins(value: str, web_url: str) -> tuple[str, ...]:

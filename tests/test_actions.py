@@ -207,6 +207,48 @@ async def test_handoff_gives_the_configured_contact_and_what_to_have_ready(kb, t
         assert value in message["text"]
 
 
+def said(text: str, intent: str, channel: str) -> dict:
+    """A user event as the action server receives it."""
+    return {"event": "user", "text": text, "input_channel": channel,
+            "parse_data": {"intent": {"name": intent, "confidence": 0.9}, "entities": []}}
+
+
+@pytest.mark.parametrize("channel", ["slack", "teams"])
+async def test_in_slack_and_teams_the_handoff_carries_the_question_for_colleagues(kb, tracker, dispatcher, domain,
+                                                                                   channel):
+    events = [{"event": "session_started"},
+              said("hvordan klager vi? far har CPR 120385-1234 og tlf. 22 33 44 55", "ask_question", channel),
+              {"event": "bot", "text": "…", "data": {"custom": {"kind": "answer", "topic": "klage"}}},
+              said("tak", "thank", channel), said("/request_human", "request_human", channel)]
+    await ActionHandoff(kb).run(dispatcher, tracker("/request_human", intent="request_human", events=events,
+                                                    slots={"topic": "klage"}), domain)
+    [message] = dispatcher.messages
+    assert message["custom"] == {"kind": "handoff", "escalation": {  # thanks are no question, the button no words
+        "question": "hvordan klager vi? far har CPR [CPR-nummer fjernet] og tlf. [telefonnummer fjernet]",
+        "topic": "klage", "topic_title": kb.topic("klage")["title"]}}
+
+
+async def test_the_question_for_colleagues_is_the_last_one_typed_and_is_redacted(kb, tracker, dispatcher, domain):
+    events = [said("gammelt spørgsmål fra før", "ask_question", "slack"), {"event": "session_started"},
+              said("hvordan klager vi? far har CPR 120385-1234 og tlf. 22 33 44 55", "ask_question", "slack"),
+              said('/ask_question{"topic_id": "klage"}', "ask_question", "slack"),
+              said("kan en kollega se på det, mor har mail mor@eksempel.dk", "request_human", "slack")]
+    await ActionHandoff(kb).run(dispatcher, tracker("…", intent="request_human", events=events), domain)
+    [message] = dispatcher.messages
+    assert message["custom"]["escalation"] == {
+        "question": "hvordan klager vi? far har CPR [CPR-nummer fjernet] og tlf. [telefonnummer fjernet]",
+        "request": "kan en kollega se på det, mor har mail [e-mail fjernet]"}
+    # the text is still the contact: only a channel that really passed it on may say so
+    assert kb.deployment()["contact"]["phone"] in message["text"]
+
+
+async def test_on_the_web_and_rest_the_handoff_is_the_contact_as_before(kb, tracker, dispatcher, domain):
+    events = [said("hvordan klager vi?", "ask_question", "socketio"), said("/request_human", "request_human", "rest")]
+    await ActionHandoff(kb).run(dispatcher, tracker(intent="request_human", events=events), domain)
+    [message] = dispatcher.messages
+    assert message["custom"] == {"kind": "handoff"}
+
+
 async def test_start_over_forgets_the_context(tracker, dispatcher, domain):
     events = await ActionStartOver().run(dispatcher, tracker(intent="restart", slots={"role": "ung"}), domain)
     assert events == [AllSlotsReset()]

@@ -17,14 +17,18 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from actions.answers import answer_message
-from bot.channels.slack import RecentEvents, user_text
+from actions.handoff import handoff_message
+from bot.channels.slack import ForlobSlackBot, RecentEvents, user_text
 from bot.channels.slack_blocks import SECTION_LIMIT, render_message, split_sections, to_mrkdwn
+from bot.config import EscalationSettings
 from tests.conftest import free_port, running_stack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"
 TEAM = "T0TEAM0001"
 BOT_USER = "U0BOT00001"
+EXPERTS = "C0EKSPERT1"  # the expert channel of the escalation tests
+WORKSPACE = "https://eksempelby.slack.com"
 rasa = pytest.mark.rasa
 
 
@@ -121,11 +125,14 @@ def test_recent_events_forget_the_oldest():
 
 # -- a fake Slack Web API ----------------------------------------------------------------------------------
 class FakeSlackWebAPI:
-    """chat.postMessage as Slack answers it (token checked), every call recorded; on loopback, own thread."""
+    """chat.postMessage and chat.getPermalink as Slack answers them (token checked), every post recorded; on
+    loopback, own thread. `failing[channel]` makes posts to that channel fail: "500" (an HTTP error) or a
+    Slack error code such as "not_in_channel" (`ok: false`)."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.posts: list[dict] = []
+        self.failing: dict[str, str] = {}
         self._changed = threading.Condition()
         self._ts = itertools.count(1)
         self._loop = asyncio.new_event_loop()
@@ -140,6 +147,11 @@ class FakeSlackWebAPI:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         body = await request.json()
+        failure = self.failing.get(body.get("channel"))
+        if failure == "500":
+            return web.Response(status=500, text="Internal Server Error")
+        if failure:
+            return web.json_response({"ok": False, "error": failure})
         ts = f"1700000000.{next(self._ts):06d}"
         with self._changed:
             self.posts.append({"ts": ts, **body})
@@ -148,9 +160,19 @@ class FakeSlackWebAPI:
                                   "message": {"type": "message", "bot_id": "B0BOT00001", "user": BOT_USER,
                                               "text": body.get("text"), "ts": ts}})
 
+    async def _get_permalink(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        channel, ts = request.query.get("channel"), request.query.get("message_ts")
+        if not channel or not ts:
+            return web.json_response({"ok": False, "error": "invalid_arguments"})
+        return web.json_response({"ok": True, "channel": channel,
+                                  "permalink": permalink(channel, ts)})
+
     def _serve(self) -> None:
         app = web.Application()
         app.router.add_post("/api/chat.postMessage", self._post_message)
+        app.router.add_get("/api/chat.getPermalink", self._get_permalink)
         runner = web.AppRunner(app)
         self._loop.run_until_complete(runner.setup())
         self._loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
@@ -168,6 +190,10 @@ class FakeSlackWebAPI:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
 
+    def in_channel(self, channel: str) -> list[dict]:
+        with self._changed:
+            return [p for p in self.posts if p["channel"] == channel]
+
     def in_thread(self, channel: str, thread_ts: str) -> list[dict]:
         with self._changed:
             return [p for p in self.posts if p["channel"] == channel and p.get("thread_ts") == thread_ts]
@@ -182,6 +208,11 @@ class FakeSlackWebAPI:
         return self.in_thread(channel, thread_ts)
 
 
+def permalink(channel: str, ts: str) -> str:
+    """Slack's permalink format: the workspace, the channel and the message's ts without its dot."""
+    return f"{WORKSPACE}/archives/{channel}/p{ts.replace('.', '')}"
+
+
 @pytest.fixture(scope="module")
 def slack_api():
     fake = FakeSlackWebAPI().start()
@@ -193,7 +224,9 @@ def slack_api():
 def slack_stack(trained_model, kb_url, slack_api, tmp_path_factory):
     with running_stack(tmp_path_factory.mktemp("slack"), kb_url,
                        {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-                        "SLACK_API_URL": slack_api.url}) as stack:
+                        "SLACK_API_URL": slack_api.url, "SLACK_ESCALATION_CHANNEL": EXPERTS,
+                        "SLACK_ESCALATION_CHANNEL_NAME": "#faglig-sparring",
+                        "ESCALATION_ANSWER_TIME": "Teamet svarer samme dag."}) as stack:
         yield stack
 
 
@@ -397,6 +430,37 @@ def test_bad_json_is_a_400_with_a_reason(slack_stack):
     assert status == 400 and body["error"] == "invalid_payload"
 
 
+QUESTION = "hvad er tabt arbejdsfortjeneste? far har CPR 120385-1234 og tlf. 22 33 44 55"
+
+
+@rasa
+def test_asking_for_a_person_posts_the_question_to_the_expert_channel(slack_stack, slack_api, kb):
+    """A caseworker asks in a channel, then clicks "Tal med en medarbejder": the question goes to the expert
+    channel without CPR and phone number, with the topic and a link to the thread; the caseworker reads where."""
+    delivery = app_mention("U0SARA0001", "C0SAGER001", QUESTION)
+    assert send_event(slack_stack, delivery)[0] == 200
+    ts = delivery["event"]["ts"]
+    [answer] = answers_in(slack_api.wait_for("C0SAGER001", ts, "Var svaret til hjælp"))
+    [talk] = [e for e in answer["blocks"][-1]["elements"] if e.get("value") == "/request_human"]
+    assert send_click(slack_stack, block_actions("U0SARA0001", "C0SAGER001", answer, talk))[0] == 200
+
+    posts = slack_api.wait_for("C0SAGER001", ts, "videre til dine kolleger")
+    [escalation] = slack_api.in_channel(EXPERTS)
+    posted = json.dumps(escalation, ensure_ascii=False)
+    assert "120385-1234" not in posted and "22 33 44 55" not in posted
+    assert "hvad er tabt arbejdsfortjeneste? far har CPR [CPR-nummer fjernet]" in posted
+    assert "*Emne:* Tabt arbejdsfortjeneste" in posted and "<@U0SARA0001>" in posted
+    assert f"<{permalink('C0SAGER001', ts)}|Åbn samtalen>" in posted
+    assert "thread_ts" not in escalation  # a new message in the expert channel, not a reply somewhere
+
+    [reply] = [p for p in posts if "videre til dine kolleger" in p["text"]]
+    assert reply["text"].startswith("Jeg har sendt dit spørgsmål videre til dine kolleger i "
+                                    f"<{permalink(EXPERTS, escalation['ts'])}|#faglig-sparring>. "
+                                    "Teamet svarer samme dag.")
+    assert kb.deployment()["contact"]["phone"] not in reply["text"]  # a colleague answers, not the citizen line
+    assert "Der er ikke sendt noget" not in reply["text"]
+
+
 @rasa
 def test_without_slack_configured_the_webhook_says_why(assistant):
     """The default stack has no Slack variables: Rasa runs, and the webhook answers 503 with the reason."""
@@ -404,3 +468,56 @@ def test_without_slack_configured_the_webhook_says_why(assistant):
     assert status == 503 and body["error"] == "slack_not_configured"
     assert "SLACK_SIGNING_SECRET" in body["reason"]
     assert health(assistant) == {"status": "not configured"}
+
+
+# -- escalation through the channel's own client, against the fake (no Rasa) ---------------------------------
+def handoff_reply(kb, question: str) -> dict:
+    """The handoff action's reply in Slack, as Rasa hands it to the output channel."""
+    message = handoff_message(kb, escalation={"question": question, "topic": "klage", "topic_title": "Klage"})
+    return {"text": message["text"], "buttons": message["buttons"], "custom": message["json_message"]}
+
+
+async def test_an_escalation_from_a_direct_message_is_redacted_escaped_and_names_the_asker(slack_api, kb):
+    ts = new_ts()
+    bot = ForlobSlackBot(TOKEN, "D0SARA0003", ts, api_url=slack_api.url,
+                         escalation=EscalationSettings(slack_channel="C0EKSPERT3"))
+    typed = "<!channel> far har CPR 1203851234, ring +45 22334455 eller skriv til far@eksempel.dk"
+    await bot.send_response("U0SARA0003", handoff_reply(kb, typed))
+
+    [post] = slack_api.in_channel("C0EKSPERT3")
+    posted = json.dumps(post, ensure_ascii=False)
+    for personal in ("1203851234", "22334455", "far@eksempel.dk"):
+        assert personal not in posted
+    assert "<!channel>" not in posted and "&lt;!channel&gt; far har CPR [CPR-nummer fjernet]" in posted
+    assert "*Emne:* Klage" in posted
+    # colleagues cannot open someone's direct messages: no link, but who to write to
+    assert "/archives/D0SARA0003" not in posted and "som kun <@U0SARA0003> kan se" in posted
+
+    [reply] = slack_api.in_thread("D0SARA0003", ts)
+    assert reply["text"].startswith("Jeg har sendt dit spørgsmål videre til dine kolleger i "
+                                    f"<{permalink('C0EKSPERT3', post['ts'])}|ekspertkanalen>. "
+                                    "En kollega svarer normalt inden for arbejdsdagen.")
+
+
+FAILED = "Jeg kunne desværre ikke sende dit spørgsmål videre til en kollega lige nu. Der er ikke sendt noget."
+
+
+@pytest.mark.parametrize("experts, failure, notice", [
+    ("C0EKSPERT4", None, "der er ikke sat en ekspertkanal op. Der er ikke sendt noget."),  # not configured
+    ("C0EKSPERT5", "500", FAILED),  # Slack answers with an HTTP error
+    ("C0EKSPERT6", "not_in_channel", FAILED),  # ok: false (the bot was not invited to the channel)
+])
+async def test_when_nothing_reached_a_colleague_the_caseworker_is_told_and_gets_the_contact(slack_api, kb, experts,
+                                                                                          failure, notice):
+    ts = new_ts()
+    settings = EscalationSettings(slack_channel=experts) if failure else EscalationSettings()
+    if failure:
+        slack_api.failing[experts] = failure
+    bot = ForlobSlackBot(TOKEN, "C0SAGER002", ts, api_url=slack_api.url, escalation=settings)
+    await bot.send_response("U0SARA0002", handoff_reply(kb, "kan vi klage over afslaget?"))
+
+    assert slack_api.in_channel(experts) == []
+    [reply] = slack_api.in_thread("C0SAGER002", ts)
+    assert notice in reply["text"]
+    contact = kb.deployment()["contact"]
+    assert f"Telefon: {contact['phone']}" in reply["text"] and "videre til dine kolleger" not in reply["text"]

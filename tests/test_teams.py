@@ -17,10 +17,12 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from actions.handoff import handoff_message
 from actions.replies import text as bot_text
-from bot.channels.teams import message_text
+from bot.channels.teams import TeamsOutput, message_text
 from bot.channels.teams_auth import MicrosoftUnavailable, TokenProvider
 from bot.channels.teams_cards import ADAPTIVE_CARD, render
+from bot.config import EscalationSettings
 from tests.conftest import running_stack
 
 APP_ID = "6f1c0a52-4d0e-4b7b-9a1e-0c1d2e3f4a5b"
@@ -29,6 +31,17 @@ TENANT_ID = "3c2b1a09-8f7e-4d6c-b5a4-93827161504f"
 ISSUER = "https://api.botframework.com"
 UNIT_TENANT = "unit-test-tenant"  # the token-cache tests log in here, apart from the running bot
 ACTIVITY_IDS = itertools.count(1700000000001)
+EXPERTS = "19:ekspert0000@thread.tacv2"  # the expert channel of the escalation tests
+REFUSED = "19:lukket0000@thread.tacv2"  # a conversation the fake connector refuses (500)
+# the fake incoming webhook at /webhook/<name>: (status, body) as Microsoft's services answer, and whether the
+# card reached the channel
+WEBHOOK_ANSWERS = {
+    "connector": (200, "1", True),  # an Office 365 connector: the number of messages delivered
+    "workflow": (202, "", True),  # a Workflows "when a Teams webhook request is received" URL
+    "delivery-failed": (200, "Webhook message delivery failed with error: Microsoft Teams endpoint returned "
+                             "HTTP error 400 with ContextId tcid=0,server=msgapi-production-weu,cv=abc.0..", False),
+    "down": (500, "Internal Server Error", False),
+}
 
 
 def new_key() -> rsa.RSAPrivateKey:
@@ -44,6 +57,7 @@ class FakeMicrosoft:
         self.logins: list[dict] = []
         self.jwks_fetches = 0
         self.posts: list[dict] = []
+        self.webhook_posts: list[dict] = []  # cards that reached the channel through the webhook
         self.loop = asyncio.new_event_loop()
         self.port = 0
 
@@ -79,11 +93,19 @@ class FakeMicrosoft:
         return web.json_response({"keys": keys})
 
     async def connector(self, request: web.Request) -> web.Response:
+        if request.match_info["conversation"] == REFUSED:
+            return web.json_response({"error": {"code": "ServiceError", "message": "Unknown"}}, status=500)
         self.posts.append({"conversation": request.match_info["conversation"],
                            "reply_to": request.match_info.get("activity"),
                            "authorization": request.headers.get("Authorization"),
                            "activity": await request.json()})
         return web.json_response({"id": f"reply-{len(self.posts)}"}, status=201)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        status, body, delivered = WEBHOOK_ANSWERS[request.match_info["name"]]
+        if delivered:
+            self.webhook_posts.append({"name": request.match_info["name"], "message": await request.json()})
+        return web.Response(status=status, text=body)
 
     # -- running it
     def start(self) -> "FakeMicrosoft":
@@ -93,6 +115,7 @@ class FakeMicrosoft:
         app.router.add_get("/keys", self.keys)
         app.router.add_post("/connector/v3/conversations/{conversation}/activities/{activity}", self.connector)
         app.router.add_post("/connector/v3/conversations/{conversation}/activities", self.connector)
+        app.router.add_post("/webhook/{name}", self.webhook)
         runner = web.AppRunner(app)
         self.loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -140,6 +163,15 @@ def card_text(card: dict) -> str:
     return "\n".join(block["text"] for block in card["body"] if block["type"] == "TextBlock")
 
 
+def shown(post: dict) -> str:
+    """What the user reads in a posted reply: a card's text blocks, or the Markdown text."""
+    return card_text(card_of(post)) if post["activity"].get("attachments") else post["activity"]["text"]
+
+
+def facts(card: dict) -> dict[str, str]:
+    return {f["title"]: f["value"] for block in card["body"] if block["type"] == "FactSet" for f in block["facts"]}
+
+
 def click_values(card: dict) -> list[dict]:
     return [json.loads(action["data"]["msteams"]["value"]) for action in card["actions"]
             if action["type"] == "Action.Submit"]
@@ -159,7 +191,9 @@ def teams(trained_model, kb_url, microsoft, tmp_path_factory):
     with running_stack(tmp_path_factory.mktemp("teams"), kb_url,
                        {"TEAMS_APP_ID": APP_ID, "TEAMS_APP_PASSWORD": APP_PASSWORD, "TEAMS_TENANT_ID": TENANT_ID,
                         "TEAMS_OPENID_METADATA_URL": f"{microsoft.url}/openid",
-                        "TEAMS_TOKEN_URL": f"{microsoft.url}/{{tenant}}/oauth2/v2.0/token"}) as stack:
+                        "TEAMS_TOKEN_URL": f"{microsoft.url}/{{tenant}}/oauth2/v2.0/token",
+                        "TEAMS_ESCALATION_CONVERSATION": EXPERTS,
+                        "TEAMS_ESCALATION_CHANNEL_NAME": "Faglig sparring"}) as stack:
         stack.webhook = f"{stack.rasa_url}/webhooks/teams/webhook"
         yield stack
 
@@ -287,6 +321,53 @@ def test_a_picture_without_text_gets_a_clear_message(teams, microsoft):
     assert [p["activity"].get("text") for p in microsoft.replies_to(conversation)][-1] == bot_text("empty_message")
 
 
+QUESTION = "hvad er tabt arbejdsfortjeneste? far har CPR 120385-1234 og tlf. 22 33 44 55"
+
+
+def in_channel_thread(message: dict) -> dict:
+    """`message` as Teams sends it from a team's channel: conversation type, team and its group id."""
+    message["conversation"]["conversationType"] = "channel"
+    message["channelData"].update({"teamsChannelId": message["conversation"]["id"].split(";")[0],
+                                   "team": {"id": "19:team0000@thread.tacv2",
+                                            "aadGroupId": "5f3c2a10-0000-4000-8000-0000000000aa"}})
+    return message
+
+
+def test_asking_for_a_person_posts_the_question_to_the_expert_channel(teams, microsoft, kb):
+    """A caseworker asks in a team's channel, then clicks "Tal med en medarbejder": the question goes to the
+    expert channel without CPR and phone number, with the topic and a deep link to the thread; the caseworker
+    reads where it went."""
+    conversation = "19:sager0000@thread.tacv2;messageid=1700000000100"
+    question = in_channel_thread(activity(f"<at>Forløbsguiden</at> {QUESTION}", user="29:1sara", id="1700000000100",
+                                          conversation=conversation, service_url=microsoft.service_url))
+    assert post(teams, question, microsoft.token()).status_code == 200
+    cards = [card_of(p) for p in microsoft.replies_to(conversation) if p["activity"].get("attachments")]
+    [talk] = [a["data"]["msteams"] for card in cards for a in card["actions"] if a["type"] == "Action.Submit"
+              and json.loads(a["data"]["msteams"]["value"]) == {"payload": "/request_human"}]  # under the answer
+    click = in_channel_thread(activity(talk["text"], user="29:1sara", conversation=conversation, id="1700000000101",
+                                       service_url=microsoft.service_url, value=json.loads(talk["value"])))
+    assert post(teams, click, microsoft.token()).status_code == 200
+
+    [escalation] = microsoft.replies_to(EXPERTS)
+    assert escalation["reply_to"] is None  # a new post in the expert channel
+    assert escalation["authorization"] == f"Bearer {microsoft.bot_logins()[0]['token']}"
+    card = card_of(escalation)
+    posted = json.dumps(card, ensure_ascii=False)
+    assert "120385-1234" not in posted and "22 33 44 55" not in posted
+    assert facts(card)["Spørgsmål"].startswith("hvad er tabt arbejdsfortjeneste? far har CPR [CPR-nummer fjernet]")
+    assert facts(card)["Emne"] == "Tabt arbejdsfortjeneste" and "fra Anna" in card_text(card)
+    [link] = card["actions"]
+    assert link == {"type": "Action.OpenUrl", "title": "Åbn samtalen",
+                    "url": "https://teams.microsoft.com/l/message/19%3Asager0000%40thread.tacv2/1700000000101"
+                           f"?tenantId={TENANT_ID}&parentMessageId=1700000000100"
+                           "&groupId=5f3c2a10-0000-4000-8000-0000000000aa"}
+
+    [reply] = [p for p in microsoft.replies_to(conversation) if p["reply_to"] == "1700000000101"]
+    assert shown(reply).startswith("Jeg har sendt dit spørgsmål videre til dine kolleger i Faglig sparring. "
+                                   "En kollega svarer normalt inden for arbejdsdagen.")
+    assert kb.deployment()["contact"]["phone"] not in shown(reply)
+
+
 @pytest.mark.parametrize("case, claims, key", [
     ("bad signature", {}, "other"),
     ("expired", {"exp": int(time.time()) - 3600, "nbf": int(time.time()) - 7200}, None),
@@ -346,6 +427,67 @@ def test_without_configuration_the_webhook_says_so(assistant):
     assert "TEAMS_APP_ID" in reply.json()["reason"]
     assert requests.get(f"{assistant.rasa_url}/webhooks/teams/", timeout=10).json() == {"status": "ok",
                                                                                          "configured": False}
+
+
+# -- escalation through the channel's own clients, against the fakes (no Rasa) --------------------------------
+def handoff_reply(kb, question: str) -> dict:
+    """The handoff action's reply in Teams, as Rasa hands it to the output channel."""
+    message = handoff_message(kb, escalation={"question": question, "topic": "klage", "topic_title": "Klage"})
+    return {"text": message["text"], "buttons": message["buttons"], "custom": message["json_message"]}
+
+
+async def escalate_from_personal_chat(microsoft, kb, settings: EscalationSettings, question: str) -> str:
+    """A caseworker asks for a colleague in a personal chat with the bot; returns what they read."""
+    conversation = f"a:1sara-personal-{next(ACTIVITY_IDS)}"
+    message = activity("tal med en medarbejder", user="29:1sara", conversation=conversation,
+                       service_url=microsoft.service_url)
+    tokens = TokenProvider(f"{microsoft.url}/{UNIT_TENANT}/oauth2/v2.0/token", APP_ID, APP_PASSWORD)
+    async with aiohttp.ClientSession() as session:
+        await TeamsOutput(session, tokens, message, settings).send_response("29:1sara", handoff_reply(kb, question))
+    [reply] = microsoft.replies_to(conversation)
+    return shown(reply)
+
+
+@pytest.mark.parametrize("webhook", ["connector", "workflow"])
+async def test_an_escalation_through_an_incoming_webhook_is_redacted_and_says_whom_to_write_to(microsoft, kb,
+                                                                                              webhook):
+    before = len(microsoft.webhook_posts)
+    settings = EscalationSettings(teams_webhook=f"{microsoft.url}/webhook/{webhook}")
+    typed = "far har CPR 1203851234, ring +45 22334455 eller skriv til far@eksempel.dk"
+    reply = await escalate_from_personal_chat(microsoft, kb, settings, typed)
+
+    [sent] = microsoft.webhook_posts[before:]
+    [attachment] = sent["message"]["attachments"]
+    assert sent["message"]["type"] == "message" and attachment["contentType"] == ADAPTIVE_CARD
+    card = attachment["content"]
+    posted = json.dumps(card, ensure_ascii=False)
+    for personal in ("1203851234", "22334455", "far@eksempel.dk"):
+        assert personal not in posted
+    assert facts(card) == {"Spørgsmål": "far har CPR [CPR-nummer fjernet], ring [telefonnummer fjernet] eller skriv "
+                                        "til [e-mail fjernet]", "Emne": "Klage"}
+    # nobody else can open a personal chat with the bot: no link, but whom to write to
+    assert card["actions"] == [] and "som kun Anna kan se. Skriv direkte til Anna." in card_text(card)
+    assert reply.startswith("Jeg har sendt dit spørgsmål videre til dine kolleger i ekspertkanalen.")
+
+
+FAILED = "Jeg kunne desværre ikke sende dit spørgsmål videre til en kollega lige nu. Der er ikke sendt noget."
+
+
+@pytest.mark.parametrize("case, settings, notice", [
+    ("not configured", {}, "der er ikke sat en ekspertkanal op. Der er ikke sendt noget."),
+    ("the connector refuses", {"teams_conversation": REFUSED}, FAILED),
+    ("webhook: 200 with an error", {"teams_webhook": "/webhook/delivery-failed"}, FAILED),
+    ("webhook: 500", {"teams_webhook": "/webhook/down"}, FAILED),
+])
+async def test_when_nothing_reached_a_colleague_the_caseworker_is_told_and_gets_the_contact(microsoft, kb, case,
+                                                                                          settings, notice):
+    posts, webhook_posts = len(microsoft.posts), len(microsoft.webhook_posts)
+    settings = {key: microsoft.url + value if value.startswith("/") else value for key, value in settings.items()}
+    reply = await escalate_from_personal_chat(microsoft, kb, EscalationSettings(**settings), "kan vi klage?")
+
+    assert notice in reply, case
+    assert f"Telefon: {kb.deployment()['contact']['phone']}" in reply and "videre til dine kolleger" not in reply
+    assert len(microsoft.posts) == posts + 1 and len(microsoft.webhook_posts) == webhook_posts  # the reply only
 
 
 # -- the token cache on its own -----------------------------------------------------------------------------

@@ -12,6 +12,9 @@ Rasa 3.6.21's channel (rasa/core/channels/slack.py), and why:
 - Edits, deletions and other message subtypes and the bot's own messages are not answered.
 - Replies are rendered by bot.channels.slack_blocks, one Slack message per bot message, in the thread of
   the question; the custom payload becomes blocks of that message and is never posted raw.
+- A handoff reply that asks for escalation (bot.channels.escalation) is first posted to the expert channel
+  SLACK_ESCALATION_CHANNEL with a link to the thread; the caseworker then reads where it went, or that
+  nothing was sent and the contact.
 Request refusals are logged without the user's text.
 """
 from __future__ import annotations
@@ -36,13 +39,17 @@ from sanic.response import HTTPResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.channels.slack_blocks import render_message
+from bot.channels.escalation import Escalation, Outcome, caseworker_reply, requested
+from bot.channels.slack_blocks import escalation_post, render_message
+from bot.config import EscalationSettings, load_settings
 
 logger = logging.getLogger(__name__)
 
 MAX_REQUEST_AGE = 5 * 60  # seconds; Slack's own recommendation against replays
 REMEMBERED_EVENTS = 10_000  # Slack retries after about 0 s, 1 min and 5 min
 _SLACK_MARKUP = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")  # <url>, <url|label>, <mailto:…|…>, <#C1|name>
+# Rasa's sender id is the Slack user id, or "user_channel[_thread]" with another conversation_granularity
+_SENDER_USER = re.compile(r"^([UW][A-Z0-9]+)(?:_|$)")
 
 
 class RecentEvents:
@@ -84,16 +91,33 @@ def _dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+def slack_error(exc: SlackApiError) -> str:
+    """Slack's error code (`ok: false`), or the HTTP status when the answer was not Slack's JSON (a 500 page)."""
+    data = exc.response.data
+    return str(data.get("error")) if isinstance(data, dict) else f"HTTP {exc.response.status_code}"
+
+
+def mention(sender_id: str | None) -> str | None:
+    """A Slack mention of the user behind Rasa's sender id, or None when it is not a Slack user id."""
+    match = _SENDER_USER.match(sender_id or "")
+    return f"<@{match.group(1)}>" if match else None
+
+
 class ForlobSlackBot(SlackBot):
     """Posts each bot message as one Block Kit message (see bot.channels.slack_blocks)."""
 
     def __init__(self, token: str, slack_channel: str | None = None, thread_id: str | None = None,
-                 proxy: str | None = None, api_url: str | None = None) -> None:
+                 proxy: str | None = None, api_url: str | None = None,
+                 escalation: EscalationSettings | None = None) -> None:
         super().__init__(token, slack_channel, thread_id, proxy)
         if api_url:
             self.client = AsyncWebClient(token, base_url=api_url, proxy=proxy)
+        self.escalation = escalation or EscalationSettings()
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        escalation = requested(message)
+        if escalation is not None:
+            message = await self.escalate(recipient_id, message, escalation)
         rendered = render_message(message)
         if rendered is None:
             return
@@ -101,9 +125,46 @@ class ForlobSlackBot(SlackBot):
             await self._post_message(channel=self.slack_channel or recipient_id, unfurl_links=False,
                                      unfurl_media=False, **rendered)
         except SlackApiError as exc:
-            logger.error("Slack refused chat.postMessage: %s", exc.response.get("error"))
+            logger.error("Slack refused chat.postMessage: %s", slack_error(exc))
         except (ClientError, asyncio.TimeoutError) as exc:
             logger.error("Slack's Web API is unreachable: %s", exc)
+
+    # -- escalation to the expert channel ------------------------------------------------------------------
+    async def escalate(self, recipient_id: str, message: dict, escalation: Escalation) -> dict:
+        """Post the caseworker's question to SLACK_ESCALATION_CHANNEL; the message the caseworker gets says
+        what happened. Only a post Slack confirmed (`ok: true`) counts as sent."""
+        settings = self.escalation
+        if not settings.slack_configured:
+            return caseworker_reply(message, Outcome.NOT_CONFIGURED, settings)
+        private = (self.slack_channel or "").startswith("D")  # a direct message: colleagues cannot open it
+        thread_url = None if private else await self.permalink(self.slack_channel, self.thread_id)
+        post = escalation_post(escalation, mention(recipient_id), thread_url, private)
+        try:
+            sent = await self.client.chat_postMessage(channel=settings.slack_channel, unfurl_links=False,
+                                                      unfurl_media=False, **post)
+        except SlackApiError as exc:
+            logger.error("Slack refused the escalation to %s: %s", settings.slack_channel, slack_error(exc))
+            return caseworker_reply(message, Outcome.FAILED, settings)
+        except (ClientError, asyncio.TimeoutError) as exc:
+            logger.error("Slack's Web API is unreachable, escalation not sent: %s", exc)
+            return caseworker_reply(message, Outcome.FAILED, settings)
+        where_url = await self.permalink(settings.slack_channel, sent.get("ts"))
+        return caseworker_reply(message, Outcome.SENT, settings, settings.slack_channel_name or None, where_url)
+
+    async def permalink(self, channel: str | None, ts: str | None) -> str | None:
+        """chat.getPermalink (no scope needed); None when Slack cannot give one: the post goes on without."""
+        if not channel or not ts:
+            return None
+        try:
+            found = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
+        except SlackApiError as exc:
+            logger.warning("Slack gave no permalink for %s: %s", channel, slack_error(exc))
+            return None
+        except (ClientError, asyncio.TimeoutError) as exc:
+            logger.warning("Slack gave no permalink for %s: %s", channel, exc)
+            return None
+        url = found.get("permalink")
+        return url if isinstance(url, str) and url.startswith("https://") else None
 
 
 class ForlobSlackInput(SlackInput):
@@ -111,18 +172,21 @@ class ForlobSlackInput(SlackInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> "ForlobSlackInput":
         channel = super().from_credentials(credentials)
         channel.api_url = (credentials or {}).get("slack_api_url") or None
+        channel.escalation = load_settings().escalation  # read when Rasa starts the channel, not at import
         return channel
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.api_url: str | None = None
+        self.escalation = EscalationSettings()
         self.recent_events = RecentEvents()
 
     def _validate_credentials(self) -> None:
         """Rasa raises here without a signing secret; we refuse requests instead (see the module doc)."""
 
     def get_output_channel(self, channel: str | None = None, thread_id: str | None = None) -> ForlobSlackBot:
-        return ForlobSlackBot(self.slack_token, channel or self.slack_channel, thread_id, self.proxy, self.api_url)
+        return ForlobSlackBot(self.slack_token, channel or self.slack_channel, thread_id, self.proxy, self.api_url,
+                              self.escalation)
 
     # -- checks ------------------------------------------------------------------------------------------
     def configuration_problem(self) -> str | None:

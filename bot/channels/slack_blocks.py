@@ -145,3 +145,29 @@ def _readable_text(blocks: list[dict]) -> str:
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     texts += [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
     return "\n".join(texts)
+
+
+def escalation_post(escalation, asker: str | None, thread_url: str | None, private: bool = False) -> dict:
+    """chat.postMessage arguments for a caseworker's question passed on to the expert channel
+    (a bot.channels.escalation.Escalation): who asks, the question, the request's words, the topic and a link
+    to the conversation. `asker` is ready mrkdwn (a `<@U…>` mention). What the caseworker typed is escaped,
+    so it can neither ping the expert channel nor inject a link; our own texts (actions/texts.yml) are not.
+    From a `private` conversation (a direct message, which colleagues cannot open) the post says to write to
+    the asker instead of linking."""
+    who = asker or bot_text("escalation_post_someone")
+    fields = [(bot_text("escalation_post_question"), escalation.question or bot_text("escalation_post_no_question")),
+              (bot_text("escalation_post_request"), escalation.request),
+              (bot_text("escalation_post_topic"), escalation.topic_title)]
+    details = "\n".join(f"*{label}:* {escape(value)}" for label, value in fields if value)
+    title = f"{bot_text('escalation_post_title')} – {bot_text('escalation_post_from', asker=who)}"
+    if private:
+        footer = [bot_text("escalation_post_private", asker=who)]
+    else:
+        footer = [link(thread_url, bot_text("escalation_post_link"))] if thread_url else []
+    footer.append(bot_text("escalation_post_redacted"))
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}},
+              *({"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in split_sections(details)),
+              {"type": "context", "elements": [{"type": "mrkdwn", "text": text} for text in footer]}]
+    summary = escalation.question or escalation.request
+    text = f"{bot_text('escalation_post_title')}: {escape(summary)}" if summary else title
+    return {"text": text[:SECTION_LIMIT], "blocks": blocks}

@@ -93,3 +93,27 @@ def _actions(buttons: list[dict]) -> list[dict]:
                 "type": "messageBack", "displayText": button["title"], "text": button["title"],
                 "value": json.dumps({"payload": payload}, ensure_ascii=False)}}})
     return actions
+
+
+def escalation_card(escalation, asker: str | None, link: str | None, private: bool = False) -> dict:
+    """The Adaptive Card posted to the expert channel for a caseworker's question (a
+    bot.channels.escalation.Escalation): who asks, the question, the request's words, the topic, and a button
+    to the conversation. From a `private` conversation (a personal chat with the bot, which nobody else can
+    open) the card says to write to the asker instead. What the caseworker typed is shown as typed: a card
+    renders no HTML and cannot notify anyone."""
+    who = asker or bot_text("escalation_post_someone")
+    facts = [(bot_text("escalation_post_question"), escalation.question or bot_text("escalation_post_no_question")),
+             (bot_text("escalation_post_request"), escalation.request),
+             (bot_text("escalation_post_topic"), escalation.topic_title)]
+    body = [{"type": "TextBlock", "text": bot_text("escalation_post_title"), "weight": "Bolder", "wrap": True},
+            {"type": "TextBlock", "text": bot_text("escalation_post_from", asker=who), "isSubtle": True,
+             "spacing": "None", "wrap": True},
+            {"type": "FactSet", "facts": [{"title": title, "value": value} for title, value in facts if value]}]
+    if private:
+        body.append({"type": "TextBlock", "text": bot_text("escalation_post_private", asker=who), "wrap": True})
+    body.append({"type": "TextBlock", "text": bot_text("escalation_post_redacted"), "isSubtle": True,
+                 "size": "Small", "wrap": True})
+    actions = ([{"type": "Action.OpenUrl", "title": bot_text("escalation_post_link"), "url": link}]
+               if link and not private else [])
+    return {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "version": "1.4", "body": body, "actions": actions, "msteams": {"width": "Full"}}
