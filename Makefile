@@ -34,8 +34,8 @@ NLP_CONTENT := $(addprefix knowledge_base/content/,municipalities.yml diagnoses.
 $(STAMP_NLP): $(STAMP_VENV) $(NLP_CONTENT) $(wildcard bot/nlp/*.py) knowledge_base/content.py knowledge_base/text.py
 	$(PY) -m bot nlp build
 
-$(STAMP_KB): $(STAMP_VENV) $(STAMP_NLP) $(CONTENT) $(wildcard knowledge_base/*.py)
-	$(PY) -m bot kb build
+$(STAMP_KB): $(STAMP_VENV) $(STAMP_NLP) $(CONTENT) $(wildcard knowledge_base/*.py) bot/privacy/names.py
+	$(PY) -m bot.privacy.names && $(PY) -m bot kb build
 
 $(STAMP_MODEL): $(STAMP_NLP) $(TRAINING_DATA) $(CONTENT)
 	$(PY) -m bot train

@@ -37,6 +37,11 @@ TURNS = re.compile(r"\bfylder (?:snart )?(\d{1,2})\b", re.IGNORECASE)
 PLACE_PHRASE = re.compile(r"\b(?:bor (?:i|på)|flyttet til|kommune(?:n)? er|fra) ([A-ZÆØÅa-zæøå][\wæøåÆØÅ-]{2,})"
                           r"|\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,}) [Kk]ommune\b")
 ROLE_NAMES = {"foraelder": "forælder", "fagperson": "fagperson", "ung": "ung"}
+# What the privacy note ("Jeg gemmer ikke CPR-numre, telefonnumre eller e-mailadresser") is about. Names and
+# addresses are redacted before storage too, but they are found by context and are common in a family's
+# story ("min datter Ida"): a note after a name the user did not think of as personal data, or after a
+# word wrongly taken for one, would interrupt more than it reassures.
+NOTED_KINDS = frozenset({"cpr", "phone", "email"})
 
 
 class ValidateSlotMappings(KnowledgeMixin, ValidationAction):
@@ -60,7 +65,7 @@ class ValidateSlotMappings(KnowledgeMixin, ValidationAction):
             # its slot would drop a role that the age validation set ("jeg er 17") in the same turn
             events = [e for e in events if e.get("name") != slots.ROLE] + [SlotSet(slots.ROLE, role)]
         _, found = redact(text)
-        if found and not tracker.get_slot(slots.PRIVACY_NOTED):
+        if found & NOTED_KINDS and not tracker.get_slot(slots.PRIVACY_NOTED):
             dispatcher.utter_message(text=bot_text("privacy_note"))
             events.append(SlotSet(slots.PRIVACY_NOTED, True))
         return events

@@ -1,4 +1,4 @@
-"""Redaction of CPR numbers, phone numbers and e-mail addresses."""
+"""Redaction of CPR numbers, phone numbers, e-mail addresses, street addresses and names."""
 import pytest
 
 from bot.privacy.redaction import redact, redact_value
@@ -29,6 +29,162 @@ def test_nested_event_values_are_redacted():
     redacted = redact_value(event)
     assert "120385" not in str(redacted) and "anna@" not in str(redacted)
     assert redacted["timestamp"] == 1.0
+
+
+# -- names and street addresses ------------------------------------------------------------------------
+from pathlib import Path  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def lexicon():
+    """The installation's name list (var/names.json, made by `make kb`); built here if it is missing."""
+    from bot.config import load_settings
+    from bot.privacy.names import build, lexicon_path
+    from bot.privacy.redaction import default_lexicon
+
+    settings = load_settings()
+    if not lexicon_path(settings.var_dir).exists():
+        build(settings.content_dir, lexicon_path(settings.var_dir))
+    found = default_lexicon()
+    assert len(found.first) > 5000 and len(found.last) > 5000, "var/names.json holds no names: run `make kb`"
+    return found
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("han hedder Mads Jensen og bor på Vestergade 12 i Aalborg",
+     "han hedder [navn fjernet] og bor på [adresse fjernet] i Aalborg"),
+    ("min datter Ida har Angelman syndrom", "min datter [navn fjernet] har Angelman syndrom"),
+    ("Ida og Karl har begge Williams syndrom", "[navn fjernet] og [navn fjernet] har begge Williams syndrom"),
+    ("min søn hedder mads og er 7", "min søn hedder [navn fjernet] og er 7"),
+    ("vores pige hedder liva", "vores pige hedder [navn fjernet]"),
+    ("mine børn hedder ida og karl", "mine børn hedder [navn fjernet] og [navn fjernet]"),
+    ("han hedder Bo og er 15", "han hedder [navn fjernet] og er 15"),
+    ("Mads har fået bevilget aflastning", "[navn fjernet] har fået bevilget aflastning"),
+    ("vi har talt med overlæge Søren Kristensen på Rigshospitalet",
+     "vi har talt med overlæge [navn fjernet] på Rigshospitalet"),
+    ("Vi har talt med Per fra kommunen", "Vi har talt med [navn fjernet] fra kommunen"),
+    ("Idas lærer siger nej", "[navn fjernet] lærer siger nej"),
+    ("jeg er mor til Anne-Sofie på 14", "jeg er mor til [navn fjernet] på 14"),
+    ("mvh Karina Larsen", "mvh [navn fjernet]"),
+    ("adressen er Vestergade 12, 2. tv, 9000 Aalborg", "adressen er [adresse fjernet]"),
+    ("vi bor på Nørregade 4B i Aarhus", "vi bor på [adresse fjernet] i Aarhus"),
+    ("send det til Jens Baggesens Vej 5, 8200 Aarhus N", "send det til [adresse fjernet]"),
+    ("vi bor på nørregade 4 i viborg", "vi bor på [adresse fjernet] i viborg"),
+    ("vi bor på Rosenvænget i Holbæk", "vi bor på [adresse fjernet] i Holbæk"),
+])
+def test_names_and_addresses_are_replaced(lexicon, text, kept):
+    redacted, found = redact(text)
+    assert redacted == kept
+    assert found <= {"name", "address"} and found
+
+
+@pytest.mark.parametrize("text", [
+    "vi bor i Aalborg", "vi bor i Aalborg Kommune", "vi er flyttet fra Esbjerg til Vejle", "vi bor i Rønne",
+    "min søn har Williams syndrom", "min datter har Rett syndrom", "hun har Prader-Willi", "har I noget om Angelman?",
+    "vores dreng har Downs syndrom", "vi har fået diagnosen Cornelia de Lange syndrom",
+    "skal jeg kontakte Sjældne Diagnoser, VISO eller DUKH?", "vi har været på Center for Sjældne Sygdomme i Aarhus",
+    "vi har været på Kennedy Centret", "hun blev undersøgt på H.C. Andersen Børnehospital",
+    "Region Midtjylland har et videnscenter", "Vi tog til Danmarks største hospital",
+    "vi bo i et hus med have og der er sol hele dagen", "Per måned får vi 5.519 kr. i merudgifter",
+    "Kan vi få hjælp?", "Hjem fra skole kl. 14", "Dag og nat er det hårdt", "Tro mig, vi har prøvet alt",
+    "det er en holm ude i fjorden", "vi bor vest for byen", "i august starter han i skole", "hun fylder 18 i maj",
+    "Hans far og jeg er skilt", "Kan min datter bo hjemme efter hun fylder 18?", "Det er en Dag vi aldrig glemmer",
+    "hvordan klager man over en afgørelse fra kommunen", "ring på 12 34 56 78",
+])
+def test_towns_diagnoses_organisations_and_ordinary_words_are_kept(lexicon, text):
+    redacted, found = redact(text)
+    assert found <= {"phone"} and (redacted == text or found == {"phone"})
+
+
+def test_redaction_leaves_placeholders_and_rasa_identifiers_alone(lexicon):
+    once = redact("han hedder Mads Jensen, cpr 120385-1234, og bor på Vestergade 12")[0]
+    assert redact(once) == (once, set())
+    event = {"event": "user", "text": "min datter Ida", "message_id": "ida0karl", "input_channel": "socketio",
+             "parse_data": {"intent": {"name": "inform_ida"}, "entities": [{"entity": "name", "value": "Ida"}]}}
+    redacted = redact_value(event)
+    assert redacted["text"] == "min datter [navn fjernet]" and redacted["message_id"] == "ida0karl"
+    assert redacted["parse_data"]["intent"]["name"] == "inform_ida"
+    assert redacted["parse_data"]["entities"] == [{"entity": "name", "value": "[navn fjernet]"}]
+
+
+def test_protected_words_come_from_the_kb_content(lexicon, content_copy):
+    """A word the editors add to a diagnosis is kept from then on: it is read from the content at build time."""
+    import dataclasses
+
+    from bot.privacy.names import protected_terms
+    from bot.privacy.redaction import Lexicon
+    from knowledge_base import load_content
+    from tests.conftest import edit_yaml
+
+    assert redact("hun har Mikkelsen", lexicon)[0] == "hun har [navn fjernet]"  # a surname, as things are
+    edit_yaml(content_copy / "diagnoses.yml", lambda entries: entries[0]["synonyms"].append("mikkelsen"))
+    terms = protected_terms(load_content(content_copy), lexicon.first, lexicon.stop)
+    assert "mikkelsen" in terms["words"] and "aalborg" in terms["words"] and "syndrom" in terms["heads"]
+    edited = dataclasses.replace(lexicon, protected=frozenset(terms["words"]))
+    assert redact("hun har Mikkelsen", edited) == ("hun har Mikkelsen", set())
+    assert Lexicon.from_dict({}).first == {}
+
+
+def test_without_the_name_list_names_after_a_cue_and_addresses_are_still_removed(tmp_path):
+    from bot.privacy.redaction import load_lexicon
+
+    empty = load_lexicon(str(tmp_path / "missing.json"))
+    assert redact("han hedder Nouraya og bor på Vestergade 12", empty)[0] == \
+        "han hedder [navn fjernet] og bor på [adresse fjernet]"
+
+
+def _frozen_figures() -> dict:
+    from benchmarks.redaction import FROZEN, evaluate, load_frozen
+
+    if not Path(FROZEN).exists():
+        pytest.skip("tests/data/redaction.yml is not there")
+    return evaluate(load_frozen())
+
+
+def test_frozen_evaluation_set_does_not_get_worse(lexicon):
+    """tests/data/redaction.yml (written independently, never tuned on; benchmarks/results/redaction.md):
+    at least the 0.92 of names and addresses removed whole that was measured, ≤ 1 % of the other words."""
+    from benchmarks.redaction import TARGET_WRONG
+
+    result = _frozen_figures()
+    assert result["caught"] >= 0.92 and result["wrong_words"] <= TARGET_WRONG, (result["caught"], result["wrong_words"])
+
+
+def store_conversation(url: str, sender: str, messages: list[str]) -> None:
+    """Store a conversation through the redacting tracker store, as the Rasa server does after each turn."""
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot.privacy.tracker_store import RedactingSQLTrackerStore
+
+    store = RedactingSQLTrackerStore(domain=Domain.empty(), host=url)
+    tracker = DialogueStateTracker(sender, [])
+    for text in messages:
+        for event in (ActionExecuted("action_listen"),
+                      UserUttered(text, {"name": "inform", "confidence": 0.9},
+                                  [{"entity": "municipality", "value": "Aalborg", "start": 0, "end": 7}]),
+                      BotUttered("Tak. Hvad vil du vide om aflastning?")):
+            tracker.update(event)
+        asyncio.run(store.save(tracker))  # one save per turn, like the server
+    store.engine.dispose()
+
+
+def test_stored_conversation_holds_no_names_or_addresses(lexicon, tracker_url):
+    store_conversation(tracker_url, "familie", [
+        "Hej, jeg hedder Mette Sørensen og er mor til Ida på 9",
+        "hun har Angelman syndrom og vi bor på Vestergade 12, 2. tv, 9000 Aalborg",
+        "min søn hedder mads, han er 12 og går til Sjældne Diagnoser",
+    ])
+    import json
+
+    stored = " ".join(json.dumps(json.loads(data), ensure_ascii=False) for data in rows(tracker_url)["familie"])
+    assert stored.count('"event": "user"') == 3
+    for private in ("Mette", "Sørensen", "Ida", "mads", "Vestergade", "9000"):
+        assert private not in stored
+    for kept in ("[navn fjernet]", "[adresse fjernet]", "Angelman syndrom", "Aalborg", "Sjældne Diagnoser",
+                 "action_listen", '"inform"', "municipality"):
+        assert kept in stored
 
 
 # -- retention and erasure on a real tracker store ---------------------------------------------------

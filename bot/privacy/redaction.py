@@ -1,19 +1,454 @@
-"""Finds CPR numbers, Danish phone numbers and e-mail addresses and replaces them with placeholders.
+"""Finds CPR numbers, Danish phone numbers, e-mail addresses, street addresses and people's names and replaces
+them with placeholders.
 
 CPR: ddmmyy-xxxx with or without the hyphen (or a space), only when ddmmyy is a real date, so
 "120385-1234" is caught and "123456" or "999999-1234" are not. Phone: 8 digits, optionally after +45 or
 0045, in blocks of two or four, or written together. E-mail: the usual local@domain.tld.
+
+Address: a street with its house number ("Vestergade 12, 2. tv", "Nørregade 4B", "Jens Baggesens Vej 5"),
+with the postcode and town that follow it ("…, 9000 Aalborg"); after "bor på" / "adresse" also a street
+without a number. A town or municipality on its own ("vi bor i Aalborg") is kept: the assistant uses it.
+
+Names: first names and surnames from the lexicon that `python -m bot.privacy.names` builds at KB build
+time (var/names.json: names-dataset's Danish names, which of them are ordinary Danish words, and the KB's
+own words). A listed name counts where the text says it is one:
+- after a cue, in any case: "hedder mads", "min datter ida", "sagsbehandleren Jens", "mvh Mette";
+- capitalised inside a sentence ("vi har talt med Per"), or a capitalised name that is no ordinary word
+  at the start of one ("Mads har fået …"), or in lower case when it is a Danish first name and no word;
+- joined to a name found: "Mads Jensen", "Ida og Karl".
+Words that are also names ("bo", "per", "have", "Holm") are names only after a cue or capitalised inside a
+sentence; the KB's municipalities, diagnoses and organisations, an eponym before "syndrom"/"sygdom"
+("Rett syndrom", "Downs syndrom"), a place after "i"/"på"/"fra" that is only a surname ("bor i Rønne") and
+a capitalised name before an institution ("Kennedy Centret") are never names.
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
+import os
 import re
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+from knowledge_base.text import looks_english
+
+logger = logging.getLogger(__name__)
 
 CPR = re.compile(r"(?<![\d-])(\d{2})(\d{2})(\d{2})[- ]?(\d{4})(?![\d-])")
 PHONE = re.compile(r"(?<![\d+])(?:(?:\+|00)45[ -]?)?(?:\d{2}[ -]?\d{2}[ -]?\d{2}[ -]?\d{2}|\d{4}[ -]\d{4})(?![\d-])")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PLACEHOLDERS = {"cpr": "[CPR-nummer fjernet]", "phone": "[telefonnummer fjernet]", "email": "[e-mail fjernet]"}
+PLACEHOLDERS = {"cpr": "[CPR-nummer fjernet]", "phone": "[telefonnummer fjernet]",
+                "email": "[e-mail fjernet]", "address": "[adresse fjernet]", "name": "[navn fjernet]"}
+# what is already a placeholder, or a link, is not read again
+SKIP = re.compile(r"\[[^\[\]]*fjernet\]|https?://\S+|www\.\S+")
+
+# -- addresses ---------------------------------------------------------------------------------------
+_UPPER = "A-ZÆØÅÉÜÖÄ"
+_LETTER = "A-Za-zÆØÅæøåÉéÜüÖöÄä"
+# the last part of a Danish street name ("Vester|gade", "Strand|vejen", "Rosen|vænget", "Eng|toften")
+_SUFFIX = (r"(?:gade|gaden|vej|vejen|allé|alle|alléen|stræde|strædet|vænge|vænget|plads|pladsen|torv|torvet|"
+           r"boulevard|boulevarden|park|parken|sti|stien|bakke|bakken|bakker|høj|højen|toft|toften|tofte|vang|"
+           r"vangen|lund|lunden|have|haven|haver|ager|ageren|agre|eng|engen|mark|marken|kær|kæret|bjerg|"
+           r"bjerget|dal|dalen|gyde|løkke|løkken|holm|holmen|skov|skoven|hegn|hegnet|krog|krogen|bro|broen|"
+           r"brink|brinken|dige|diget|kvarter|gård|gården|strand|stranden|kilde|kilden|mose|mosen|slette|"
+           r"sletten|tangen|toppen|udsigten|banke|banken|kamp|kampen|vold|volden|kaj|kajen|havn|havnen|"
+           r"bakkedrag|bakkedraget|hus|huse|enge|vænger|leddet|stykket|stykke|haveby|gang|gangen)")
+# in lower case only the unmistakable ones: "nørregade 4", not "specialbørnehave 4" or "ledsager 1"
+_LOWER_SUFFIX = r"(?:gade|gaden|vej|vejen|allé|alle|stræde|strædet|vænge|vænget|plads|boulevard|toften|vangen)"
+_PREFIX = (r"(?:(?:Gammel|Gl\.|Ny|Nye|Store|St\.|Lille|Nørre|Søndre|Vester|Øster|Sankt|Skt\.|Lange|Korte|Nedre|"
+           r"Øvre)\s+)?")
+# "4B", "4 B", "4b"; not "12 i Aalborg", "3,5", "10 km", "20 minutter"
+_NUMBER = (r"\d{1,3}(?:[A-Za-z]\b|\s[A-Z]\b)?(?![\d.,]\d)"
+           r"(?!\s*(?:km|kilometer|m\b|meter|min\b|minutter|timer?|år|kr\b|kroner|%|procent|gange|dage))")
+_FLOOR = (r"(?:\s*,?\s*(?:(?:st|stuen|kl|kld|\d{1,2})(?:\.\s*|\s+)(?:sal\b\.?\s*)?(?:tv|th|mf)\b\.?"
+          r"|\d{1,2}\.\s*sal\b|st\.|stuen\b|kld\.))?")
+_TOWN = rf"(?:\s*,?\s*\d{{4}}\s+[{_UPPER}][{_LETTER}-]+(?:\s+(?:C|K|N|S|V|Ø|NV|NØ|SV|SØ)\b)?)?"
+# "Vestergade 12", "Ny Østergade 4B", "strandvejen 3": a word ending in a street suffix; compounds in lower
+# case too (people type "nørregade 4"), the bare suffix ("vej 12") only with capitals before it
+_STREET_WORD = rf"(?:[{_UPPER}][{_LETTER}'-]*{_SUFFIX}|[a-zæøå][{_LETTER}'-]{{2,}}{_LOWER_SUFFIX})"
+_NAMED_STREET = (rf"(?:[{_UPPER}][{_LETTER}.'-]*\s+){{1,3}}(?:Vej|Gade|Allé|Alle|Plads|Boulevard|Stræde|Torv|"
+                 rf"Vænge|Park|Bakke|Gyde|Have)")
+ADDRESS = re.compile(rf"(?<![\w-])(?:{_NAMED_STREET}|{_PREFIX}{_STREET_WORD})\s+{_NUMBER}{_FLOOR}{_TOWN}")
+# A street named without its number, after "bor på"/"adresse": only the suffixes no town ends in ("bor på
+# Rosenvænget"; not "bor på Østerbro", "bor i Holstebro", "Frederikshavn", "Nakskov")
+_STREET_ONLY = (r"(?:gade|gaden|vej|vejen|allé|alle|alléen|stræde|strædet|vænge|vænget|plads|pladsen|boulevard|"
+                r"boulevarden|parken|stien|toften|vangen|haven|engen|bakken|løkken|kæret|tofte)")
+# after "bor på" or "adresse(n) er" a capitalised street with a number (also one without a street suffix:
+# "Skovbrynet 3"), or a street without one. Not after "bor i": people live "i" a town ("bor i Aalborg 10 år")
+ADDRESS_AFTER_CUE = re.compile(
+    r"\b(?i:bor på|boet på|boede på|adresse er|adressen er|adresse:|adresse|bopæl er|bopæl:)\s+"
+    rf"(?P<street>[{_UPPER}][{_LETTER}.'-]*(?:\s+[{_UPPER}][{_LETTER}.'-]*){{0,2}}\s+{_NUMBER}{_FLOOR}{_TOWN}"
+    rf"|{_PREFIX}[{_UPPER}][{_LETTER}'-]*{_STREET_ONLY}\b)")
+
+# -- names -------------------------------------------------------------------------------------------
+TOKEN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*['’]?|\d+")  # the same words as bot.privacy.names.TOKEN
+SENTENCE_END = re.compile(r"[.!?:;\n\"“”()•]|^\s*[-*]\s")
+NAMING = frozenset({"hedder", "hed", "heder", "hedde", "kaldes", "kaldet", "kaldte", "navn", "navnet", "navne"})
+PERSONAL = frozenset({"jeg", "han", "hun", "hen", "vi", "de", "som", "der"})
+KIN = frozenset("""søn sønnen datter datteren dreng drengen pige pigen barn barnet baby knægt tøs lillebror storebror
+lillesøster storesøster bror broren søster søsteren brødre søstre tvilling tvillingen tvillinger tvillingerne mand
+manden kone konen kæreste sambo partner ægtefælle far faren mor moren farfar farmor morfar mormor bedstemor
+bedstefar onkel moster faster morbror farbror nevø niece fætter kusine plejesøn plejedatter plejebarn bonussøn
+bonusdatter bonusbarn stedsøn steddatter familien børn børnene drenge drengene piger pigerne sønner døtre unger
+ven vennen veninde kammerat klassekammerat nabo naboen""".split())
+TITLES = frozenset("""fru frk hr dr doktor læge lægen overlæge overlægen sagsbehandler sagsbehandleren pædagog
+pædagogen lærer læreren klasselærer klasselæreren psykolog psykologen sygeplejerske sygeplejersken
+fysioterapeut fysioterapeuten ergoterapeut ergoterapeuten talepædagog talepædagogen kontaktperson
+kontaktpersonen familievejleder familievejlederen rådgiver rådgiveren socialrådgiver socialrådgiveren konsulent
+konsulenten leder lederen skoleleder skolelederen speciallæge speciallægen børnelæge børnelægen neurolog
+neurologen psykiater psykiateren støttepædagog støttepædagogen hjælper hjælperen handicaphjælper advokat
+advokaten""".split())
+POSSESSIVES = frozenset({"min", "mit", "mine", "vores", "vor", "din", "dit", "dine", "jeres", "hans", "hendes",
+                         "deres", "sin", "sit", "sine"})
+MODALS = frozenset({"kan", "kunne", "skal", "skulle", "må", "måtte", "vil", "ville", "bør", "burde", "lad", "lade",
+                    "får", "få", "fik", "at"})
+GREETINGS = frozenset({"hej", "hejsa", "kære", "mvh", "hilsen", "kh", "vh", "dbh", "hi", "hey", "hello", "tak"})
+JOINERS = frozenset({"og", "eller", "&", "samt"})
+PARTICLES = frozenset({"von", "van", "der", "de", "da", "del", "la", "le", "al", "el", "bin", "ibn", "ben", "af"})
+PLACE_PREPOSITIONS = frozenset({"i", "på", "ved", "nær", "omkring"})  # people are "hos", "med", "til" someone
+LOCATIVE = frozenset({"i", "på", "fra", "til", "ved", "nær", "omkring", "mod", "via", "nord", "syd", "øst", "vest"})
+# a capitalised noun ending so after a name makes it the name of a place or an institution ("Kennedy Centret",
+# "H.C. Andersen Børnehospital", "Ronald McDonald Huset")
+INSTITUTION = re.compile(r"(?:kommunes?|sygehus(?:et)?|hospital(?:et)?|skolen?|cent(?:er|ret|eret|re)|børnehaven?|"
+                         r"vuggestuen?|institut(?:tet)?|klinik(?:ken)?|fond(?:en)?|stiftelsen?|foreningen?|"
+                         r"bibliotek(?:et)?|station(?:en)?|gymnasium|kollegium|hus(?:et)?|hjem(?:met)?|kirken?)$")
+# months and weekdays that are also first names ("i August", "fra Maj"): names only after a cue
+CALENDAR = frozenset("""januar februar marts april maj juni juli august september oktober november december
+mandag tirsdag onsdag torsdag fredag lørdag søndag""".split())
+PRONOUNS = frozenset({"jeg", "du", "han", "hun", "hen", "vi", "i", "de", "det", "den", "der", "som"})
+MIN_LOWER_SENTENCE = 3  # a lower-case name without a cue only in a sentence, never in an id or a slot value
+# A name that is also a word counts capitalised inside a sentence only when it is among this many most
+# common Danish first names or surnames ("Per" 28, "Holm" 26, "Bo" 68; not "Dag", "Huset")
+COMMON_NAME_RANK = 1000
+KIN_RANK = 500  # … and in lower case right after "min søn"/"min datter" ("august" 248, "liv" 194)
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    first: dict  # lower-case first name -> rank among Danish first names (0: not ranked in Denmark)
+    last: dict
+    common: frozenset  # names that are also ordinary Danish words
+    protected: frozenset  # single KB words: municipalities, diagnoses, organisations
+    phrases: dict  # first word -> KB phrases of several words starting with it (longest first)
+    heads: frozenset  # words after an eponym in diagnosis names: "syndrom", "sygdom"
+    stop: frozenset  # Danish function words ("det", "noget", "også"): never a name, even after "hedder"
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Lexicon":
+        protected = data.get("protected") or {}
+        phrases: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in protected.get("phrases") or []:
+            phrases.setdefault(phrase[0], []).append(tuple(phrase))
+        for group in phrases.values():
+            group.sort(key=len, reverse=True)
+        return cls(first=data.get("first") or {}, last=data.get("last") or {},
+                   common=frozenset(data.get("common") or ()), protected=frozenset(protected.get("words") or ()),
+                   phrases=phrases, heads=frozenset(protected.get("heads") or ()),
+                   stop=frozenset(data.get("stop") or ()) | PRONOUNS)
+
+
+EMPTY = Lexicon.from_dict({})
+
+
+@lru_cache(maxsize=4)
+def _read_lexicon(path: str, modified: float) -> Lexicon:
+    return Lexicon.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def load_lexicon(path: str) -> Lexicon:
+    """The lexicon in `path`, read on first use (never at import) and again only after a rebuild changed it."""
+    try:
+        modified = os.stat(path).st_mtime
+    except FileNotFoundError:
+        if path not in _warned:
+            _warned.add(path)
+            logger.warning("No name list at %s: names are found only after 'hedder' or 'min søn/datter'. "
+                           "Run 'make kb'.", path)
+        return EMPTY
+    return _read_lexicon(path, modified)
+
+
+_warned: set[str] = set()
+_default: dict = {"path": None, "checked": 0.0, "lexicon": EMPTY}
+RECHECK_SECONDS = 30  # how soon a running server picks up a rebuilt name list
+
+
+def default_lexicon() -> Lexicon:
+    """The lexicon of this installation (var/names.json); the file is looked at again every RECHECK_SECONDS,
+    not on every message."""
+    now = time.monotonic()
+    if _default["path"] is None or now - _default["checked"] > RECHECK_SECONDS:
+        if _default["path"] is None:
+            from bot.config import load_settings
+            from bot.privacy.names import lexicon_path
+
+            _default["path"] = str(lexicon_path(load_settings().var_dir))
+        _default["lexicon"], _default["checked"] = load_lexicon(_default["path"]), now
+    return _default["lexicon"]
+
+
+@dataclass
+class _Token:
+    start: int
+    end: int
+    text: str
+    key: str  # lower case, without a possessive ending
+    capital: bool
+    sentence_start: bool
+    blocked: bool = False  # part of an address, a KB entity, an eponym or an id: never a name
+
+
+def _initial(word: str) -> bool:
+    """"M" of "M. Jensen"."""
+    return len(word) == 1 and word.isupper()
+
+
+def _possessive_free(word: str) -> str:
+    if word[-1] in "'’":
+        return word[:-1]
+    if word[-2:-1] in ("'", "’") and word[-1] == "s":
+        return word[:-2]
+    return word
+
+
+class _NameFinder:
+    def __init__(self, lexicon: Lexicon, text: str, blocked: list[tuple[int, int]]):
+        self.lexicon = lexicon
+        self.text = text
+        self.tokens: list[_Token] = []
+        previous_end = 0
+        for match in TOKEN.finditer(text):
+            word = match.group(0)
+            start, end = match.span()
+            gap = text[previous_end:start]
+            after_initial = bool(self.tokens) and gap.strip() == "." and _initial(self.tokens[-1].text)
+            token = _Token(start, end, word, _possessive_free(word).lower(), word[0].isupper(),
+                           not self.tokens or (gap != " " and not after_initial and bool(SENTENCE_END.search(gap))))
+            bare = _possessive_free(word)
+            token.blocked = (word.isdigit() or (len(bare) > 1 and bare.isupper())  # an acronym: ADHD, VISO, FF's
+                             or text[start - 1:start] in ("_", "/", "@") or text[end:end + 1] in ("_", "@")
+                             or (bool(blocked) and any(a < end and start < b for a, b in blocked)))
+            if "-" in bare and not token.blocked:
+                shapes = {part[:1].isupper() for part in bare.split("-")}
+                token.blocked = len(shapes) > 1  # "MFR-vaccinen", "Prader-syndrom": no name is written so
+            self.tokens.append(token)
+            previous_end = end
+        self._protect_kb_words()
+        self.english = looks_english(text)
+
+    # -- what is never a name ---------------------------------------------------------------------------
+    def _protect_kb_words(self) -> None:
+        tokens, lexicon = self.tokens, self.lexicon
+        keys = [t.key for t in tokens]
+        for i, token in enumerate(tokens):
+            for phrase in lexicon.phrases.get(token.key, ()):
+                if tuple(keys[i:i + len(phrase)]) == phrase:
+                    for other in tokens[i:i + len(phrase)]:
+                        other.blocked = True
+                    break
+            parts = token.key.split("-")
+            if (token.key in lexicon.protected or (len(parts) > 1 and parts[-1] in lexicon.heads)
+                    or (token.key[-1:] == "s" and token.key[:-1] in lexicon.protected)  # "Danmarks", "Odenses"
+                    or (token.capital and INSTITUTION.search(token.key))):
+                token.blocked = True
+            if i + 1 == len(tokens):
+                continue
+            following = tokens[i + 1].key
+            if following in lexicon.heads or (tokens[i + 1].capital and INSTITUTION.search(following)):
+                # an eponym ("Rett syndrom", "Cornelia de Lange syndrom") or an institution ("Kennedy Centret")
+                token.blocked = True  # in any case: "downs syndrom"
+                j = i - 1
+                while j >= 0 and token.capital and (tokens[j].capital or tokens[j].key in PARTICLES) \
+                        and not tokens[j + 1].sentence_start:
+                    tokens[j].blocked = True
+                    j -= 1
+
+    # -- what a word is -------------------------------------------------------------------------------
+    def listed(self, key: str) -> bool:
+        lexicon = self.lexicon
+        if key in lexicon.first or key in lexicon.last:
+            return True
+        if "-" in key:  # "Anne-Sofie", "Østergaard-Hansen", "anne-sofie"; not "MFR-vaccinen"
+            return all(part in lexicon.first or part in lexicon.last for part in key.split("-"))
+        # a genitive ("Idas skole") when the word itself is no name, nor the genitive of a word ("Barnets")
+        base = key[:-1]
+        return (key.endswith("s") and len(key) > 3 and base not in lexicon.common
+                and (base in lexicon.first or base in lexicon.last))
+
+    def common(self, key: str) -> bool:
+        return key in self.lexicon.common
+
+    def _plain_first_name(self, token: _Token) -> bool:
+        key = token.key
+        return (not token.blocked and key in self.lexicon.first and key not in self.lexicon.common
+                and key not in self.lexicon.stop and len(key) >= 3)
+
+    def genitive_first_name(self, token: _Token) -> bool:
+        word = token.text
+        if word[-1:] in "'’" or word[-2:] in ("'s", "’s"):
+            return True
+        return word.endswith("s") and word[:-1].lower() in self.lexicon.first
+
+    def danish_rank(self, key: str) -> int:
+        """The best rank of the name among Danish first names or surnames up to COMMON_NAME_RANK, else 0."""
+        ranks = [r for r in (self.lexicon.first.get(key, 0), self.lexicon.last.get(key, 0))
+                 if 0 < r <= COMMON_NAME_RANK]
+        return min(ranks) if ranks else 0
+
+    def only_surname(self, key: str) -> bool:
+        return key not in self.lexicon.first and (key in self.lexicon.last)
+
+    def _previous(self, i: int, allow_comma: bool = True) -> _Token | None:
+        """The token before i when only a space (or a comma) separates them."""
+        if i == 0:
+            return None
+        gap = self.text[self.tokens[i - 1].end:self.tokens[i].start].strip()
+        return self.tokens[i - 1] if gap == "" or (allow_comma and gap == ",") else None
+
+    def _cue(self, i: int) -> str | None:
+        """"naming" (strong after a person: "han hedder", "min søn hedder"), "naming-weak" ("det hedder"),
+        "kin"/"title"/"greeting" when such a word stands right before token i."""
+        before = self._previous(i)
+        if before is None:
+            return None
+        word = before.key
+        if word in NAMING or (word == "er" and i >= 2 and self.tokens[i - 2].key in ("navn", "navnet")):
+            subject = self.tokens[i - 2].key if i >= 2 else ""
+            if subject in ("som", "der"):  # "en søn der hedder Elias", but "en app der hedder Aula"
+                subject = "søn" if i >= 3 and self.tokens[i - 3].key in KIN else ""
+            return "naming" if subject in PERSONAL | KIN or word in ("navn", "navnet", "er") else "naming-weak"
+        if word == "navn" and i >= 2 and self.tokens[i - 2].key == "ved":
+            return "naming"
+        if word in KIN:
+            return "kin"
+        if word in TITLES:
+            return "title"
+        if word in GREETINGS:
+            return "greeting"
+        return None
+
+    def _is_name(self, i: int) -> bool:
+        token = self.tokens[i]
+        if token.blocked or len(token.key) < 2:
+            return False
+        key, lexicon, stop = token.key, self.lexicon, self.lexicon.stop
+        listed, common = self.listed(key), self.common(key)
+        cue = self._cue(i)
+        if cue == "naming":  # "han hedder Hans": a capitalised name even when it is a function word too
+            return (token.capital and listed) or (key not in stop and (listed or (token.capital and not common)))
+        if cue == "naming-weak":
+            return listed and not common and key not in stop
+        if cue in ("kin", "title"):
+            # "min søn august", "min datter Nouraya"; not "for barnet, familien …", "barnet Barnets lov"
+            apposition = (i >= 2 and self._previous(i, allow_comma=False) is not None
+                          and self.tokens[i - 2].key in POSSESSIVES)
+            if cue == "title":  # "lærer"/"hjælper"/"leder" are verbs too: "hjælper familien", "leder efter"
+                return key not in stop and (listed and (token.capital or not common))
+            if token.capital:  # a rare name is still a name here
+                return key not in stop and (listed or (apposition and not common))
+            if self.english:
+                return False
+            # a common Danish first name that is also a word, but no function word, and not the verb after a
+            # modal ("kan min datter bo hjemme")
+            modal = any(t.key in MODALS for t in self.tokens[max(0, i - 4):i])
+            return listed and key not in stop and (not common or (0 < lexicon.first.get(key, 0) <= KIN_RANK
+                                                                  and apposition and not modal))
+        if cue == "greeting":  # "Hej Mette", "mvh Mette", not "Hej Forløbsguiden" nor "hello can you"
+            return listed and key not in stop and (token.capital or (not common and not self.english))
+        if not listed or key in CALENDAR:
+            return False
+        if token.capital and not token.sentence_start:
+            before = self._previous(i, allow_comma=False)
+            if before is not None and before.key in PLACE_PREPOSITIONS and not self.genitive_first_name(token):
+                return False  # "i Skagen", "på Skejby", "handle i Rema"; but "i Idas klasse"
+            if before is not None and before.key in LOCATIVE and self.only_surname(key):
+                return False  # "fra Skjern", "til Rønne": a town that is also a surname
+            if not common:
+                return True
+            # "talte med Per", "læge Holm", but not "en Dag": a word only when it is a common Danish name, and
+            # not in a capitalised title ("Digital Post", "Barnets Lov")
+            title = (before is not None and before.capital and not self.listed(before.key)
+                     and before.key not in stop)  # "Kan Holm fra kommunen …" is no title
+            return self.danish_rank(key) > 0 and not title
+        if token.capital:  # the first word of a sentence: "Mads har …", but not "Per måned …"
+            return not common
+        # lower case without a cue: a Danish first name that is no word, in a Danish sentence ("anything else")
+        return (not common and lexicon.first.get(key, 0) > 0 and len(key) >= 3
+                and len(self.tokens) >= MIN_LOWER_SENTENCE and not self.english)
+
+    def _joins(self, i: int, j: int) -> bool:
+        """Whether token j continues the name ending at token i ("Mads Jensen", "ida marie", "Ida og Karl")."""
+        tokens = self.tokens
+        token = tokens[j]
+        if token.blocked or self._previous(j, allow_comma=False) is None:
+            return False
+        if tokens[i].key in JOINERS or tokens[i].key in PARTICLES:
+            return False
+        key = token.key
+        if token.capital:
+            return self.listed(key) or (key not in self.lexicon.common and key not in self.lexicon.stop
+                                       and len(key) > 2 and not token.sentence_start)
+        return self.listed(key) and not self.common(key)
+
+    def spans(self) -> list[tuple[int, int]]:
+        tokens = self.tokens
+        found = [self._is_name(i) for i in range(len(tokens))]
+        cued = [f and self._cue(i) in ("naming", "kin") for i, f in enumerate(found)]
+        # a name continues into the next word(s): a surname, a second first name, "von"/"de" between capitals
+        for i in range(len(tokens) - 1):
+            if found[i] and not found[i + 1]:
+                if self._joins(i, i + 1):
+                    found[i + 1] = True
+                elif (tokens[i + 1].key in PARTICLES and i + 2 < len(tokens) and tokens[i + 2].capital
+                      and self._joins(i + 1, i + 2)):
+                    found[i + 1] = found[i + 2] = True
+        # a capitalised first name before a surname found: "Per Holm", "Hans Jensen" at a sentence start
+        for i in range(len(tokens) - 1, 0, -1):
+            if found[i] and not found[i - 1]:
+                before = tokens[i - 1]
+                if (before.capital and not before.blocked and before.key in self.lexicon.first
+                        and before.key not in self.lexicon.stop and self._previous(i, allow_comma=False) is not None):
+                    found[i - 1] = True
+        # "Ida og Karl", "Mads, Ida og Karl": a listed name next to a name found, in any case after a cue
+        for i in range(len(tokens) - 2):
+            pair = (tokens[i], tokens[i + 2])
+            if (not found[i] and tokens[i + 1].key in JOINERS and not any(t.capital or t.blocked for t in pair)
+                    and all(t.key in self.lexicon.first and t.key not in self.lexicon.stop for t in pair)
+                    and any(self._plain_first_name(t) for t in pair)):
+                found[i] = found[i + 2] = True  # "noah og william": two first names side by side, one no word
+            if found[i] and tokens[i + 1].key in JOINERS and not found[i + 2]:
+                nxt = tokens[i + 2]
+                # after "hedder" the list goes on in any case: "mine børn hedder ida og karl"
+                if not nxt.blocked and self.listed(nxt.key) and (nxt.capital or not self.common(nxt.key) or (
+                        cued[i] and nxt.key not in self.lexicon.stop)):
+                    found[i + 2] = True
+                    cued[i + 2] = cued[i]
+            if found[i] and not found[i + 1] and self.text[tokens[i].end:tokens[i + 1].start].strip() == ",":
+                nxt = tokens[i + 1]
+                if not nxt.blocked and self.listed(nxt.key) and nxt.capital and not nxt.sentence_start:
+                    found[i + 1] = True
+        # initials before a name: "M. Jensen", "J. P. Hansen"
+        for i in range(len(tokens) - 1, 0, -1):
+            gap = self.text[tokens[i - 1].end:tokens[i].start].strip()
+            if found[i] and _initial(tokens[i - 1].text) and gap == ".":
+                found[i - 1] = True
+        spans: list[tuple[int, int]] = []
+        for token, is_name in zip(tokens, found):
+            if not is_name:
+                continue
+            end = token.end
+            gap = self.text[spans[-1][1]:token.start].strip() if spans else None
+            if gap == "" or (gap == "." and _initial(self.text[spans[-1][0]:spans[-1][1]][-1:])):
+                spans[-1] = (spans[-1][0], end)  # "Mads Jensen" is one name
+            else:
+                spans.append((token.start, end))
+        return spans
+
+
 
 
 def _valid_date(day: str, month: str, year: str) -> bool:
@@ -26,26 +461,45 @@ def _valid_date(day: str, month: str, year: str) -> bool:
     return False
 
 
-def redact(text: str) -> tuple[str, set[str]]:
-    """The text with personal numbers and addresses replaced, and the kinds found."""
-    found: set[str] = set()
+def _overlaps(span: tuple[int, int], taken: list[tuple[int, int, str]]) -> bool:
+    return any(a < span[1] and span[0] < b for a, b, _ in taken)
 
-    def cpr(match: re.Match) -> str:
-        if not _valid_date(match.group(1), match.group(2), match.group(3)):
-            return match.group(0)
-        found.add("cpr")
-        return PLACEHOLDERS["cpr"]
 
-    def replace(kind: str):
-        def substitute(_match: re.Match) -> str:
-            found.add(kind)
-            return PLACEHOLDERS[kind]
-        return substitute
+def personal_spans(text: str, lexicon: Lexicon | None = None) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of everything to remove from `text`, in order; kind is "cpr", "email", "phone",
+    "address" or "name". The numbers first, so a name is never looked for inside them."""
+    found: list[tuple[int, int, str]] = []
+    for match in CPR.finditer(text):
+        if _valid_date(match.group(1), match.group(2), match.group(3)):
+            found.append((*match.span(), "cpr"))
+    for kind, pattern in (("email", EMAIL), ("phone", PHONE)):
+        for match in pattern.finditer(text):
+            if not _overlaps(match.span(), found):
+                found.append((*match.span(), kind))
+    skipped = found + [(*m.span(), "skip") for m in SKIP.finditer(text)]
+    lexicon = default_lexicon() if lexicon is None else lexicon
+    for pattern, group in ((ADDRESS, 0), (ADDRESS_AFTER_CUE, "street")):
+        for match in pattern.finditer(text):
+            if match.group(group).lower() in lexicon.protected:
+                continue  # a municipality or another KB word, however it ends
+            if not _overlaps(match.span(group), skipped):
+                skipped.append((*match.span(group), "address"))
+                found.append((*match.span(group), "address"))
+    blocked = [(a, b) for a, b, _ in skipped]
+    found += [(a, b, "name") for a, b in _NameFinder(lexicon, text, blocked).spans()]
+    return sorted(found)
 
-    text = CPR.sub(cpr, text)
-    text = EMAIL.sub(replace("email"), text)
-    text = PHONE.sub(replace("phone"), text)
-    return text, found
+
+def redact(text: str, lexicon: Lexicon | None = None) -> tuple[str, set[str]]:
+    """The text with personal numbers, e-mail and street addresses and names replaced, and the kinds found."""
+    spans = personal_spans(text, lexicon)
+    for start, end, kind in reversed(spans):
+        text = text[:start] + PLACEHOLDERS[kind] + text[end:]
+    return text, {kind for _, _, kind in spans}
+
+
+# Event fields that hold names of Rasa's own things (actions, slots, intents, entities), never user text
+IDENTIFIER_KEYS = frozenset({"event", "name", "message_id", "input_channel", "policy", "entity", "extractor"})
 
 
 def redact_value(value: Any) -> Any:
@@ -53,7 +507,7 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)[0]
     if isinstance(value, dict):
-        return {k: redact_value(v) for k, v in value.items()}
+        return {k: v if k in IDENTIFIER_KEYS and isinstance(v, str) else redact_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact_value(v) for v in value]
     return value

@@ -49,8 +49,9 @@
       "diagnosens navn, hvis I vil være sikre.",
     privacySummary: "Hvad gemmes, og hvor længe?",
     privacyLong: "{municipality} gemmer samtalen (dine beskeder og svarene) i Forløbsguidens database, så " +
-      "samtalen kan hænge sammen, og svarene kan blive bedre. CPR-numre, telefonnumre og e-mailadresser " +
-      "fjernes, før noget gemmes – men navne og helbredsoplysninger kan ikke fjernes automatisk. Samtalen " +
+      "samtalen kan hænge sammen, og svarene kan blive bedre. CPR-numre, telefonnumre, e-mailadresser, " +
+      "adresser og de fleste navne fjernes, før noget gemmes – men ikke alle navne, og helbredsoplysninger " +
+      "kan ikke fjernes automatisk. Samtalen " +
       "slettes {retention} efter din sidste besked. Din browser husker samtalen, indtil du lukker fanen eller " +
       "trykker \"Slet samtalen\". Chatten bruger ikke cookies og henter intet fra andre hjemmesider.",
     source: "Kilde: ",
