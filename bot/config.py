@@ -54,6 +54,10 @@ class Settings:
     rasa_public_url: str  # where browsers reach the Rasa server (the widget's socket.io)
     allowed_origins: tuple[str, ...]  # page origins whose browsers may open the widget's socket.io
     escalation: EscalationSettings = EscalationSettings()  # Slack/Teams: a caseworker's question to colleagues
+    # TRACKER_CACHE_SIZE: conversations whose stored events the Rasa process keeps (bot/tracker_store.py), so that
+    # a message reads only the rows written since; 0 turns the cache off. Memory: the stored JSON of each one's
+    # latest session, an estimated 100–200 KB for 20 turns, so the default costs some 30–60 MB at most.
+    tracker_cache_size: int = 300
 
     @property
     def spacy_model_name(self) -> str:
@@ -90,7 +94,23 @@ def load_settings(env: dict | None = None) -> Settings:
         rasa_public_url=env.get("FORLOB_RASA_PUBLIC_URL", f"http://127.0.0.1:{rasa_port}").rstrip("/"),
         allowed_origins=allowed_origins(env.get("FORLOB_ALLOWED_ORIGINS", ""), web_url),
         escalation=EscalationSettings(**{field: env.get(var, "").strip() for field, var in ESCALATION_ENV.items()}),
+        tracker_cache_size=cache_size(env.get("TRACKER_CACHE_SIZE") or "300"),  # set but empty counts as unset
     )
+
+
+class SettingsError(ValueError):
+    """An environment variable whose value cannot be used; the message names it."""
+
+
+def cache_size(value: str) -> int:
+    """TRACKER_CACHE_SIZE: a whole number of conversations, 0 or more."""
+    try:
+        size = int(value.strip())
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise SettingsError(f"TRACKER_CACHE_SIZE must be a whole number, 0 or more (0 = no cache), not {value!r}")
+    return size
 
 
 ESCALATION_ENV = {
