@@ -21,6 +21,20 @@ replies 503 with the Danish "prøv igen om lidt" message. nginx never takes a re
 503 during a PostgreSQL or Redis outage must not keep the replicas out for `fail_timeout` once the service
 is back.
 
+Health: nginx answers `GET /health` itself (its own liveness, whatever the replicas do). `GET /health/ready` is
+passed to the replicas like a message, a 503 moving on to the next one, so it answers 200 with a ready
+replica's checks (bot/health.py) while at least one replica can serve, and 503 when none can;
+`/health/ready/<i>` is replica i's own answer (1-based; nginx's 503 when it does not answer), for a probe or
+a person looking at one replica.
+Open-source nginx has no active health checks, so a replica goes into service only once it is ready:
+`start_cluster` starts nginx after every replica answered its `/health/ready` with 200, and nginx is up when
+its own `/health/ready` answers. After that nginx learns only from the requests themselves (passive checks),
+and it does not act on them (`max_fails=0`, see above): a replica that stops being ready stays in the
+rotation. A dead Rasa server refuses the connection and the request moves on at once; a replica whose action
+server is gone is not noticed by nginx and answers its share of messages with an empty reply (HTTP 200, `[]`)
+— `make cluster` stops everything when any of its processes ends, and under Kubernetes the readiness probe
+takes such a pod out of the Service.
+
 PostgreSQL and Redis are the machine's own services: started (with the machine's service commands) only
 when they do not answer, and left running on Ctrl-C, which stops nginx and the replicas.
 """
@@ -81,6 +95,20 @@ http {{
         listen {listen};
         add_header X-Forlob-Replica $upstream_addr always;
         error_page 502 504 = @unavailable;
+        location = /health {{
+            default_type application/json;
+            return 200 '{{"status": "ok"}}';
+        }}
+        location = /health/ready {{
+            proxy_pass http://rasa;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_connect_timeout 2s;
+            proxy_read_timeout 10s;
+            proxy_next_upstream error timeout http_502 http_503;
+            proxy_next_upstream_tries {tries};
+        }}
+{replica_probes}
         location / {{
             proxy_pass http://rasa;
             proxy_http_version 1.1;
@@ -119,13 +147,22 @@ def nginx_binary() -> str | None:
     return shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
 
 
+REPLICA_PROBE = """\
+        location = /health/ready/{number} {{
+            proxy_pass http://127.0.0.1:{port}/health/ready;
+            proxy_connect_timeout 2s;
+            proxy_read_timeout 10s;
+        }}"""
+
+
 def nginx_config(work: Path, host: str, port: int, upstream_ports: list[int]) -> str:
     servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=0;" for p in upstream_ports)
+    probes = "\n".join(REPLICA_PROBE.format(number=i + 1, port=p) for i, p in enumerate(upstream_ports))
     sticky = "\n".join(f"        server 127.0.0.1:{p};" for p in upstream_ports)
     unavailable = json.dumps([{"recipient_id": "", "text": UNAVAILABLE_TEXT}], ensure_ascii=False)
     unavailable = unavailable.replace("\\", "\\\\").replace("'", "\\'")  # inside a single-quoted nginx string
     listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return NGINX_CONF.format(work=work, servers=servers, sticky_servers=sticky, listen=listen,
+    return NGINX_CONF.format(work=work, servers=servers, sticky_servers=sticky, listen=listen, replica_probes=probes,
                              tries=len(upstream_ports), retry_after=RETRY_AFTER_SECONDS, unavailable=unavailable)
 
 
@@ -258,7 +295,7 @@ def start_cluster(settings: Settings, replicas: int, port: int | None = None,
         conf.write_text(nginx_config(workdir, settings.host, port, [r for r, _ in replica_ports]), encoding="utf-8")
         cluster.proxy = make_stack(settings, rasa_port=port, log_dir=workdir / "logs")
         cluster.proxy.start_process("nginx", [nginx, "-p", str(workdir), "-c", str(conf), "-e", "stderr"],
-                                    f"{cluster.url}/")
+                                    f"{cluster.url}/health/ready")
     except BaseException:
         cluster.stop()  # the replicas still starting see their processes end and give up at once
         pool.shutdown(wait=True)

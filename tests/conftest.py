@@ -2,9 +2,11 @@
 model trained once per session, and a running stack (action server + Rasa server) on free ports."""
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import socket
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -115,15 +117,20 @@ def trained_model() -> Path:
 
 
 @contextmanager
-def running_stack(folder: Path, kb_url: str, extra_env: dict | None = None):
+def running_stack(folder: Path, kb_url: str, extra_env: dict | None = None, also_allowed: tuple[str, ...] = ()):
     """Action server, Rasa server and web app on free ports with their own tracker store in `folder`;
-    their logs are printed when start-up fails. `extra_env` configures channels (Slack, Teams, …)."""
+    their logs are printed when start-up fails. `extra_env` configures channels (Slack, Teams, …);
+    `also_allowed` are page origins besides the web app's own whose browsers may use socket.io."""
+    from bot.config import allowed_origins
     from bot.processes import make_stack
 
     rasa_port, web_port = free_port(), free_port()
+    web_url = f"http://127.0.0.1:{web_port}"
     env = {"KB_DATABASE_URL": kb_url, "TRACKER_STORE_URL": f"sqlite:///{folder / 'tracker.sqlite'}",
-           "FORLOB_WEB_URL": f"http://127.0.0.1:{web_port}", "FORLOB_RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+           "FORLOB_WEB_URL": web_url, "FORLOB_RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
            **(extra_env or {})}
+    if also_allowed:  # setting FORLOB_ALLOWED_ORIGINS replaces the default, so the web app's own are listed too
+        env["FORLOB_ALLOWED_ORIGINS"] = ",".join([*allowed_origins("", web_url), *also_allowed])
     stack = make_stack(load_settings(), rasa_port=rasa_port, action_port=free_port(), web_port=web_port,
                        extra_env=env, log_dir=folder / "logs")
     stack.tracker_db = folder / "tracker.sqlite"
@@ -139,8 +146,45 @@ def running_stack(folder: Path, kb_url: str, extra_env: dict | None = None):
         stack.stop()
 
 
+WEBCHAT_PAGE = ROOT / "tests" / "webchat" / "index.html"
+WEBCHAT_BUNDLE = ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"  # its UMD build (npm ci)
+
+
 @pytest.fixture(scope="session")
-def assistant(trained_model, kb_url, tmp_path_factory):
-    """The real action server, Rasa server and web app on free ports, with a temporary tracker store."""
-    with running_stack(tmp_path_factory.mktemp("assistant"), kb_url, {"RASA_API_TOKEN": API_TOKEN}) as stack:
+def test_pages():
+    """A page on an origin of its own that embeds Rasa's standard web client, rasa-webchat (tests/webchat/,
+    its bundle from node_modules), as a municipality's site would. Up for the whole session, so that the
+    assistant can allow its origin at start-up. Yields the page's origin."""
+    files = {"/webchat/": (WEBCHAT_PAGE, "text/html; charset=utf-8"),
+             "/webchat/rasa-webchat.js": (WEBCHAT_BUNDLE, "text/javascript; charset=utf-8")}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            path, kind = files.get(self.path.split("?", 1)[0], (None, None))
+            if path is None or not path.exists():
+                self.send_error(404)
+                return
+            body = path.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def assistant(trained_model, kb_url, tmp_path_factory, test_pages):
+    """The real action server, Rasa server and web app on free ports, with a temporary tracker store; the
+    web app's pages and `test_pages` may use its socket.io."""
+    with running_stack(tmp_path_factory.mktemp("assistant"), kb_url, {"RASA_API_TOKEN": API_TOKEN},
+                       also_allowed=(test_pages,)) as stack:
         yield stack

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -179,6 +180,50 @@ def test_a_message_delivered_twice_is_stored_once(cluster):
         assert_answers_about_aflastning(messages)
     post(replica, "twice", "tak", request_id="77d0b3c1")
     assert stored_user_messages(cluster, "twice") == ["hvad er aflastning", "tak"]
+
+
+def get(url: str):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.headers, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, json.loads(error.read() or b"null")
+
+
+READY = {"status": "ready", "checks": {"model": "ok", "tracker_store": "ok", "lock_store": "ok", "action_server": "ok"}}
+
+
+def test_health_and_readiness_through_nginx(cluster):
+    """nginx answers /health itself; /health/ready is answered by a ready replica (a 503 moves on to the next
+    one), /health/ready/<i> is replica i's own answer. A replica whose action server stopped is not ready;
+    the cluster still is."""
+    status, _, body = get(f"{cluster.url}/health")
+    assert (status, body) == (200, {"status": "ok"})
+    status, _, body = get(f"{cluster.url}/health/ready")
+    assert (status, body) == (200, READY)
+    for number in (1, 2):
+        status, _, body = get(f"{cluster.url}/health/ready/{number}")
+        assert (status, body) == (200, READY)
+
+    actions = cluster.replicas[0].processes[0]  # replica 1's action server (each replica starts it first)
+    os.killpg(actions.pid, signal.SIGTERM)
+    actions.wait(30)
+    try:
+        status, _, body = get(f"{cluster.url}/health/ready/1")
+        assert status == 503 and body["status"] == "not ready"
+        assert body["checks"]["action_server"] != "ok" and body["checks"]["model"] == "ok"
+        ready_replica = f"127.0.0.1:{cluster.replicas[1].rasa_port}"
+        for _ in range(4):  # round-robin starts on either replica; replica 1's 503 moves on to replica 2
+            status, headers, body = get(f"{cluster.url}/health/ready")
+            assert (status, body) == (200, READY)
+            assert headers["X-Forlob-Replica"].split(", ")[-1] == ready_replica
+        assert get(f"{cluster.url}/health")[0] == 200
+        status, _, body = get(f"{cluster.url}/health/ready/2")
+        assert (status, body) == (200, READY)
+    finally:
+        cluster.replicas[0].start_actions()  # the tests after this one need both replicas
+    status, _, body = get(f"{cluster.url}/health/ready/1")
+    assert (status, body) == (200, READY)
 
 
 def test_a_killed_replica_costs_no_message(cluster):

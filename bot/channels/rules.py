@@ -25,14 +25,15 @@ class Refusal:
     reason: str  # Danish, shown to the developer or the client
 
 
-def check_sender(sender) -> Refusal | None:
+def check_sender(sender, field: str = "sender") -> Refusal | None:
+    """`field` is the name the client used: `sender` on REST, `session_id` on socket.io."""
     if not isinstance(sender, str) or not sender.strip():
-        return Refusal("Feltet 'sender' mangler eller er tomt. Giv hver samtale sit eget id (tekst), så to "
+        return Refusal(f"Feltet '{field}' mangler eller er tomt. Giv hver samtale sit eget id (tekst), så to "
                        "brugere aldrig deler en samtale.")
     if len(sender) > MAX_SENDER_LENGTH:
-        return Refusal(f"Feltet 'sender' er for langt: højst {MAX_SENDER_LENGTH} tegn.")
+        return Refusal(f"Feltet '{field}' er for langt: højst {MAX_SENDER_LENGTH} tegn.")
     if CONTROL.search(sender):
-        return Refusal("Feltet 'sender' må ikke indeholde kontroltegn (fx linjeskift).")
+        return Refusal(f"Feltet '{field}' må ikke indeholde kontroltegn (fx linjeskift).")
     return None
 
 

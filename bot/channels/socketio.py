@@ -15,6 +15,13 @@ Rasa also switches python-engineio's origin check off (`cors_allowed_origins=[]`
 by default the web app's own) before Rasa's own handler runs. (Turning engineio's check back on would add
 its CORS headers to Sanic's, and browsers reject a doubled Access-Control-Allow-Origin, which breaks
 long-polling clients.) Clients that send no Origin header (servers, tests) are not affected.
+`session_request` confirms the client's own `session_id` when it passes the sender rules of
+bot/channels/rules.py, so a conversation goes on after a reload: rasa-webchat keeps its stored messages only
+when the confirmed id equals the one it sent (otherwise it takes the new id and starts over with its init
+message). An id the rules would refuse (too long, control characters) gets a new one instead of a session
+in which every message would be refused. `user_uttered` applies the same rules (a message without a valid
+`session_id`, one that is not text, one over 5 000 characters): the Danish reason comes back as a
+`bot_uttered` to that socket only, and nothing reaches Rasa or is stored.
 "Slet samtalen" in the widget sends `forget_session` with its session id; a socket that has joined that
 session's room may delete it, as `python -m bot privacy forget` does (its events and its checklist links),
 and is answered `session_forgotten` with `{"deleted": true|false}`.
@@ -37,7 +44,6 @@ from bot.channels.rules import TOO_LONG_TEXT, check_message, check_sender, too_l
 from bot.config import load_settings
 from bot.privacy.retention import RetentionError, erase
 
-MAX_SESSION_ID_LENGTH = 128
 logger = logging.getLogger(__name__)
 
 
@@ -82,7 +88,7 @@ class PersistentSocketIOInput(SocketIOInput):
         async def session_request(sid, data):
             data = data if isinstance(data, dict) else {}
             session_id = data.get("session_id")
-            if not isinstance(session_id, str) or not session_id.strip() or len(session_id) > MAX_SESSION_ID_LENGTH:
+            if check_sender(session_id, "session_id") is not None:  # none yet, or one user_uttered would refuse
                 session_id = uuid.uuid4().hex
             if self.session_persistence:
                 joined = sio.enter_room(sid, session_id, namespace=self.namespace)
@@ -92,13 +98,10 @@ class PersistentSocketIOInput(SocketIOInput):
 
         async def handle_message(sid, data):
             data = data if isinstance(data, dict) else {}
-            if self.session_persistence:
-                sender_id = data.get("session_id")
-                if not isinstance(sender_id, str) or not sender_id:
-                    return  # as Rasa: a message without a session is ignored
-            else:
-                sender_id = sid
-            refusal = check_sender(sender_id) or check_message(data.get("message"))
+            # Rasa ignores a message without a session in silence; here the client is told why, like for a bad
+            # id, since a developer wiring up a web client reads the chat first
+            sender_id = data.get("session_id") if self.session_persistence else sid
+            refusal = check_sender(sender_id, "session_id") or check_message(data.get("message"))
             if refusal or too_long(data.get("message")):
                 # the rules of the REST webhook (bot/channels/rules.py); socket.io has no status code, so the
                 # reason is said in the chat, and nothing reaches Rasa
