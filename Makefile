@@ -41,12 +41,12 @@ $(STAMP_MODEL): $(STAMP_NLP) $(TRAINING_DATA) $(CONTENT)
 	$(PY) -m bot train
 
 # Browser tests use Debian's headless Chromium; install it where we may (root), otherwise say how.
-# The widget's accessibility test uses axe-core from npm (package-lock.json), reinstalled when the lock
-# file changes or node_modules is gone; without npm that one test is skipped.
+# The browser tests use axe-core and rasa-webchat from npm (package-lock.json), reinstalled when the lock
+# file changes or node_modules is gone; without npm those tests skip (fail under REQUIRE_SERVICES=1).
 NPM_STAMP := node_modules/.package-lock.json
 $(NPM_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; \
-		else echo "Note: npm is missing; install Node.js/npm for the widget's accessibility test (axe-core)." >&2; fi
+		else echo "Note: npm is missing; install Node.js/npm for the browser tests (axe-core, rasa-webchat)." >&2; fi
 
 $(STAMP_BROWSER): $(NPM_STAMP)
 	@mkdir -p var
