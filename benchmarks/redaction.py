@@ -1,6 +1,7 @@
 """How well bot/privacy/redaction.py removes names and street addresses before storage, and how fast it is.
 
-Run: `python -m benchmarks.redaction [--set dev|frozen|both] [--errors] [--write]`. Needs the name list
+Run: `python -m benchmarks.redaction [--set dev|frozen|both|PATH] [--errors] [--write]`, e.g.
+`--set tests/data/redaction_frozen2.yml` for another frozen set in the frozen format. Needs the name list
 (`var/names.json`, built by `make kb`).
 
 - caught: the share of annotated names/addresses of which nothing is left (every character of the span is
@@ -61,6 +62,12 @@ def load_frozen(path: Path = FROZEN) -> list[tuple[str, list]]:
                 spans.append((match.start(), match.end(), span["kind"]))
         cases.append((text, spans))
     return cases
+
+
+def load_any(path: Path) -> list[tuple[str, list]]:
+    """A set in either format: the frozen one (items with `text`) or the dev one (marked strings)."""
+    items = yaml.safe_load(path.read_text(encoding="utf-8"))["sentences"]
+    return load_frozen(path) if items and isinstance(items[0], dict) else load_dev(path)
 
 
 def evaluate(cases: list[tuple[str, list]]) -> dict:
@@ -132,7 +139,8 @@ def report(name: str, result: dict, micros: float) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=("dev", "frozen", "both"), default="dev")
+    parser.add_argument("--set", default="dev", help="dev, frozen, both, or the path of a set in the frozen "
+                        "format (sentences: [{text, spans: [{text, kind}]}]) or the dev format ([[name]], {{address}})")
     parser.add_argument("--errors", action="store_true", help="list the misses and the words wrongly removed")
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--write", action="store_true", help=f"write the figures to {RESULTS.relative_to(ROOT)}")
@@ -146,7 +154,17 @@ def main() -> None:
         raise SystemExit("var/names.json is missing or empty: run `make kb` (or `python -m bot.privacy.names`).")
     sets = {"dev": [("development set (tests/data/redaction_dev.yml)", load_dev)],
             "frozen": [("frozen evaluation set (tests/data/redaction.yml)", load_frozen)]}
-    chosen = sets["dev"] + sets["frozen"] if args.set == "both" else sets[args.set]
+    if args.set == "both":
+        chosen = sets["dev"] + sets["frozen"]
+    elif args.set in sets:
+        chosen = sets[args.set]
+    else:
+        path = Path(args.set)
+        if not path.is_absolute():
+            path = (Path.cwd() / path) if (Path.cwd() / path).exists() else ROOT / path
+        if not path.exists():
+            raise SystemExit(f"no such set: {args.set}")
+        chosen = [(f"evaluation set ({args.set})", lambda path=path: load_any(path))]
     lines = [f"Name list: {len(lexicon.first)} first names, {len(lexicon.last)} surnames; read in {load_ms:.0f} ms, "
              f"≈{(rss_after - rss_before) / 1024:.0f} MB (max RSS growth)", ""]
     for name, loader in chosen:

@@ -78,6 +78,46 @@ def test_names_and_addresses_are_replaced(lexicon, text, kept):
     assert found <= {"name", "address"} and found
 
 
+@pytest.mark.parametrize("text, kept", [
+    # names that are also words, first in a sentence or in a list; month names used as names
+    ("Kim skal til tandlæge på fredag", "[navn fjernet] skal til tandlæge på fredag"),
+    ("Bo, min mand, passer hende i dag", "[navn fjernet], min mand, passer hende i dag"),
+    ("August fik sin diagnose sidste år", "[navn fjernet] fik sin diagnose sidste år"),
+    ("Maj er 4 og går i børnehave", "[navn fjernet] er 4 og går i børnehave"),
+    ("Storm og Ask er tvillinger", "[navn fjernet] og [navn fjernet] er tvillinger"),
+    ("Liv og Emma sover sammen", "[navn fjernet] og [navn fjernet] sover sammen"),
+    ("vi var til fest hos Maj", "vi var til fest hos [navn fjernet]"),
+    # cues: any person noun or a possessive before "hedder", "og hedder", "far/mor til"
+    ("hans pædagog hedder noah", "hans pædagog hedder [navn fjernet]"),
+    ("vores genbo hedder jens", "vores genbo hedder [navn fjernet]"),
+    ("hun er 5 og hedder oscar", "hun er 5 og hedder [navn fjernet]"),
+    ("jeg er far til noah og august", "jeg er far til [navn fjernet] og [navn fjernet]"),
+    ("jeg er farmor til oscar", "jeg er farmor til [navn fjernet]"),
+    # lower-case addresses and postal districts
+    ("vi bor på gl. strandvej 7", "vi bor på [adresse fjernet]"),
+    ("adressen er birkevej 2, 6700 esbjerg", "adressen er [adresse fjernet]"),
+    ("vi bor på egelunden 9", "vi bor på [adresse fjernet]"),
+    ("send det til Vestergade 3, 5000 Odense M", "send det til [adresse fjernet]"),
+    ("vi bor på Frederikssundsvej 50, 2400 København NV", "vi bor på [adresse fjernet]"),
+    ("adressen er Banegårdsgade 1, 8000 Aarhus C", "adressen er [adresse fjernet]"),
+])
+def test_names_that_are_words_new_cues_and_lower_case_addresses_are_replaced(lexicon, text, kept):
+    assert redact(text)[0] == kept
+
+
+@pytest.mark.parametrize("text", [
+    "August plejer at være stille", "Maj og juni er travle", "Fra maj skal han på ny skole",
+    "Vi fik svar i August", "Maj har 31 dage", "Lillebror er begyndt i vuggestue", "Mormor og morfar hjælper",
+    "Per uge får vi seks timer", "Sol og regn", "Bo alene kan han ikke", "Dag for dag går det bedre",
+    "hun har Pierre Robin sekvens", "min søn har Pierre Robin-sekvens", "Dandy Walker komplekset blev fundet",
+    "han har Arnold Chiari anomali", "appen hedder Aula", "vores læge hedder noget med H",
+    "jeg er mor til en pige på 4", "jeg er far til to", "vi bor på 3. sal", "han bor på afdeling 12 i to uger",
+    "vi har boet på hospitalet 3 uger", "vi bor i Odense og hun går i skole i Odense C",
+])
+def test_month_names_kin_words_eponyms_and_wards_are_kept(lexicon, text):
+    assert redact(text) == (text, set())
+
+
 @pytest.mark.parametrize("text", [
     "vi bor i Aalborg", "vi bor i Aalborg Kommune", "vi er flyttet fra Esbjerg til Vejle", "vi bor i Rønne",
     "min søn har Williams syndrom", "min datter har Rett syndrom", "hun har Prader-Willi", "har I noget om Angelman?",
@@ -133,21 +173,20 @@ def test_without_the_name_list_names_after_a_cue_and_addresses_are_still_removed
         "han hedder [navn fjernet] og bor på [adresse fjernet]"
 
 
-def _frozen_figures() -> dict:
-    from benchmarks.redaction import FROZEN, evaluate, load_frozen
+@pytest.mark.parametrize("name, floor", [
+    # measured after the first round of rules; its misses' kinds then guided the second round, so it is no
+    # longer an independent measurement, only a guard
+    ("redaction.yml", 0.97),
+    # written by another author after the second round and measured once (benchmarks/results/redaction.md)
+    ("redaction_frozen2.yml", 0.89),
+])
+def test_frozen_evaluation_sets_do_not_get_worse(lexicon, name, floor):
+    """Names and addresses removed whole at least as often as measured, ≤ 1 % of the other words removed."""
+    from benchmarks.redaction import TARGET_WRONG, evaluate, load_frozen
 
-    if not Path(FROZEN).exists():
-        pytest.skip("tests/data/redaction.yml is not there")
-    return evaluate(load_frozen())
-
-
-def test_frozen_evaluation_set_does_not_get_worse(lexicon):
-    """tests/data/redaction.yml (written independently, never tuned on; benchmarks/results/redaction.md):
-    at least the 0.92 of names and addresses removed whole that was measured, ≤ 1 % of the other words."""
-    from benchmarks.redaction import TARGET_WRONG
-
-    result = _frozen_figures()
-    assert result["caught"] >= 0.92 and result["wrong_words"] <= TARGET_WRONG, (result["caught"], result["wrong_words"])
+    result = evaluate(load_frozen(Path(__file__).parent / "data" / name))
+    assert result["caught"] >= floor and result["wrong_words"] <= TARGET_WRONG, (result["caught"],
+                                                                                result["wrong_words"])
 
 
 def store_conversation(url: str, sender: str, messages: list[str]) -> None:

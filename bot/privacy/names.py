@@ -13,6 +13,9 @@ Run with the KB build (the Makefile's `var/kb.version` recipe, before `python -m
   and descendants), by their rank there.
 - Ordinary words that are also names ("bo", "per", "have", "holm", "kan") are marked from spaCy's Danish
   lemma table (spacy-lookups-data) and stop words: such a word is a name only where the context says so.
+  Of those, the ones the table lists without any Danish inflection, only as themselves and a genitive
+  ("noah", "oscar", "august", "per") are kept apart as `proper`: the table took them from text where they
+  were names, so after a cue ("far til noah", "hedder oscar") they count as names.
 - Words the assistant needs are protected, read from the KB content: municipality and region names,
   diagnoses and their synonyms, organisation names; and the words that follow an eponym in the diagnoses'
   names ("syndrom", "sygdom"), so that "Rett syndrom" stays whatever the diagnosis; and country names in
@@ -94,6 +97,35 @@ def danish_words() -> tuple[set[str], set[str]]:
     words = {lemma for lemma in table.values() if lemma.islower()}
     words |= {form for form, lemma in table.items() if form.islower() and form not in (lemma + "s", lemma + "'s")}
     return words | set(STOP_WORDS), set(STOP_WORDS)
+
+
+def uninflected(words: set[str]) -> set[str]:
+    """Those of `words` that spaCy's Danish lemma table lists only as themselves and their genitive or an -s
+    plural ("noah": noah, noahs; "august", "april", "oscar"), never with a Danish inflection ("bo": bor, boet;
+    "storm": stormen): the table took them from running text where they were names, so they are no evidence
+    of an ordinary word after a cue ("far til noah", "hedder oscar")."""
+    import spacy_lookups_data
+
+    path = Path(str(spacy_lookups_data.da["lemma_lookup"]))
+    if not path.exists():
+        path = path.with_name(path.name + ".gz")
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        table = json.load(handle)
+    forms: dict[str, set[str]] = {}
+    for form, lemma in table.items():
+        if lemma in words:
+            forms.setdefault(lemma, set()).add(form.lower())
+        if form.islower() and form in words and lemma != form:
+            forms.setdefault(form, set()).add("\0")  # an inflected form of another word ("bor" of "bo")
+    result = set()
+    for word in words:
+        own = forms.get(word, {word})
+        bare = {word, word + "s", word + "'", word + "'s", word + "s'", word + "ses", word + "s's"}
+        # with its genitive among the forms: a noun, not an adverb or a numeral that never inflects ("cirka")
+        if own <= bare and len(own) > 1:
+            result.add(word)
+    return result
 
 
 def country_names() -> list[tuple[str, str]]:
@@ -185,6 +217,7 @@ def build(content_dir: Path, out: Path) -> dict:
         words, stop = danish_words()
         # only the words that are also names: that is all the redaction asks about
         common = {w for w in words if w in names["first"] or w in names["last"]}
+    proper = uninflected(common - stop)  # ~1 s: the lemma table only
     protected = protected_terms(load_content(content_dir), names["first"], stop)
     lexicon = {
         "format": FORMAT,
@@ -193,6 +226,7 @@ def build(content_dir: Path, out: Path) -> dict:
         "last": dict(sorted(names["last"].items())),
         "common": sorted(common),
         "stop": sorted(stop),
+        "proper": sorted(proper),
         "protected": protected,
     }
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,19 +7,31 @@ CPR: ddmmyy-xxxx with or without the hyphen (or a space), only when ddmmyy is a 
 
 Address: a street with its house number ("Vestergade 12, 2. tv", "Nørregade 4B", "Jens Baggesens Vej 5"),
 with the postcode and town that follow it ("…, 9000 Aalborg"); after "bor på" / "adresse" also a street
-without a number. A town or municipality on its own ("vi bor i Aalborg") is kept: the assistant uses it.
+without a number, and in lower case a definite or street-suffixed word with its number ("bor på skovbrynet
+14"). The "gl."/"st." prefixes, the town after the postcode and the postal district ("Odense M",
+"København NV") are read in any case. A town or municipality on its own ("vi bor i Aalborg") is kept: the
+assistant uses it.
 
 Names: first names and surnames from the lexicon that `python -m bot.privacy.names` builds at KB build
 time (var/names.json: names-dataset's Danish names, which of them are ordinary Danish words, and the KB's
 own words). A listed name counts where the text says it is one:
-- after a cue, in any case: "hedder mads", "min datter ida", "sagsbehandleren Jens", "mvh Mette";
+- after a cue, in any case: "hedder mads", "min datter ida", "sagsbehandleren Jens", "mvh Mette", "far til
+  noah"; "hedder" after a person noun, a possessive and a noun ("hans lærer hedder", "vores nabo hedder") or
+  "og" ("han er 9 og hedder oscar") is a strong cue;
 - capitalised inside a sentence ("vi har talt med Per"), or a capitalised name that is no ordinary word
   at the start of one ("Mads har fået …"), or in lower case when it is a Danish first name and no word;
-- joined to a name found: "Mads Jensen", "Ida og Karl".
-Words that are also names ("bo", "per", "have", "Holm") are names only after a cue or capitalised inside a
-sentence; the KB's municipalities, diagnoses and organisations, an eponym before "syndrom"/"sygdom"
-("Rett syndrom", "Downs syndrom"), a place after "i"/"på"/"fra" that is only a surname ("bor i Rønne") and
-a capitalised name before an institution ("Kennedy Centret") are never names.
+- joined to a name found: "Mads Jensen", "Ida og Karl";
+- first in a sentence and a word too, when a finite verb or an apposition follows ("Kim skal til kontrol",
+  "Maj er 6", "Bo, min mand, …"), or when joined to another capitalised word that is a name or before a verb
+  ("Storm og Ask har …"); a month name also after "hos"/"med" ("fødselsdag hos Maj").
+Names the lemma table lists without inflection ("noah", "oscar", "august": `proper` in the lexicon) count
+after a cue even though they are "words". Kinship words ("Lillebror", "Mormor") are never names except after
+"hedder".
+Words that are also names ("bo", "per", "have", "Holm") are names only in the contexts above; the KB's
+municipalities, diagnoses and organisations, an eponym before "syndrom"/"sygdom"/"sekvens"/"anomali"/
+"kompleks" ("Rett syndrom", "Pierre Robin sekvens", "Pierre Robin-sekvens"), a place after "i"/"på"/"fra"
+that is only a surname ("bor i Rønne") and a capitalised name before an institution ("Kennedy Centret") are
+never names.
 """
 from __future__ import annotations
 
@@ -59,14 +71,17 @@ _SUFFIX = (r"(?:gade|gaden|vej|vejen|allé|alle|alléen|stræde|strædet|vænge|
            r"bakkedrag|bakkedraget|hus|huse|enge|vænger|leddet|stykket|stykke|haveby|gang|gangen)")
 # in lower case only the unmistakable ones: "nørregade 4", not "specialbørnehave 4" or "ledsager 1"
 _LOWER_SUFFIX = r"(?:gade|gaden|vej|vejen|allé|alle|stræde|strædet|vænge|vænget|plads|boulevard|toften|vangen)"
-_PREFIX = (r"(?:(?:Gammel|Gl\.|Ny|Nye|Store|St\.|Lille|Nørre|Søndre|Vester|Øster|Sankt|Skt\.|Lange|Korte|Nedre|"
-           r"Øvre)\s+)?")
+_PREFIX = (r"(?:(?i:Gammel|Gl\.|Ny|Nye|Store|St\.|Lille|Nørre|Søndre|Vester|Øster|Sankt|Skt\.|Lange|Korte|Nedre|"
+           r"Øvre)\s+)?")  # in any case: "gl. kongevej 12"
 # "4B", "4 B", "4b"; not "12 i Aalborg", "3,5", "10 km", "20 minutter"
 _NUMBER = (r"\d{1,3}(?:[A-Za-z]\b|\s[A-Z]\b)?(?![\d.,]\d)"
-           r"(?!\s*(?:km|kilometer|m\b|meter|min\b|minutter|timer?|år|kr\b|kroner|%|procent|gange|dage))")
+           r"(?!\s*(?:km|kilometer|m\b|meter|min\b|minutter|timer?|år|kr\b|kroner|%|procent|gange|dage|døgn|nætter|"
+           r"uger?\b|måned|weekend))")
 _FLOOR = (r"(?:\s*,?\s*(?:(?:st|stuen|kl|kld|\d{1,2})(?:\.\s*|\s+)(?:sal\b\.?\s*)?(?:tv|th|mf)\b\.?"
           r"|\d{1,2}\.\s*sal\b|st\.|stuen\b|kld\.))?")
-_TOWN = rf"(?:\s*,?\s*\d{{4}}\s+[{_UPPER}][{_LETTER}-]+(?:\s+(?:C|K|N|S|V|Ø|NV|NØ|SV|SØ)\b)?)?"
+# the postcode and town after a street, in any case ("6700 esbjerg"), with a postal district ("5000 Odense M",
+# "2400 København NV")
+_TOWN = rf"(?:\s*,?\s*\d{{4}}\s+[{_LETTER}][{_LETTER}-]+(?:\s+(?i:C|K|M|N|S|V|Ø|NV|NØ|SV|SØ)(?![\w-]))?)?"
 # "Vestergade 12", "Ny Østergade 4B", "strandvejen 3": a word ending in a street suffix; compounds in lower
 # case too (people type "nørregade 4"), the bare suffix ("vej 12") only with capitals before it
 _STREET_WORD = rf"(?:[{_UPPER}][{_LETTER}'-]*{_SUFFIX}|[a-zæøå][{_LETTER}'-]{{2,}}{_LOWER_SUFFIX})"
@@ -79,9 +94,12 @@ _STREET_ONLY = (r"(?:gade|gaden|vej|vejen|allé|alle|alléen|stræde|strædet|v�
                 r"boulevarden|parken|stien|toften|vangen|haven|engen|bakken|løkken|kæret|tofte)")
 # after "bor på" or "adresse(n) er" a capitalised street with a number (also one without a street suffix:
 # "Skovbrynet 3"), or a street without one. Not after "bor i": people live "i" a town ("bor i Aalborg 10 år")
+# … and in lower case a street in the definite form or with a street suffix, with its number ("bor på
+# skovbrynet 14"; not "bor på afdeling 12", "på 3. sal", "boet på hospitalet 3 uger")
 ADDRESS_AFTER_CUE = re.compile(
     r"\b(?i:bor på|boet på|boede på|adresse er|adressen er|adresse:|adresse|bopæl er|bopæl:)\s+"
     rf"(?P<street>[{_UPPER}][{_LETTER}.'-]*(?:\s+[{_UPPER}][{_LETTER}.'-]*){{0,2}}\s+{_NUMBER}{_FLOOR}{_TOWN}"
+    rf"|{_PREFIX}[a-zæøå][{_LETTER}'-]{{2,}}(?:et|en|{_SUFFIX})\s+{_NUMBER}{_FLOOR}{_TOWN}"
     rf"|{_PREFIX}[{_UPPER}][{_LETTER}'-]*{_STREET_ONLY}\b)")
 
 # -- names -------------------------------------------------------------------------------------------
@@ -119,7 +137,19 @@ INSTITUTION = re.compile(r"(?:kommunes?|sygehus(?:et)?|hospital(?:et)?|skolen?|c
 # months and weekdays that are also first names ("i August", "fra Maj"): names only after a cue
 CALENDAR = frozenset("""januar februar marts april maj juni juli august september oktober november december
 mandag tirsdag onsdag torsdag fredag lørdag søndag""".split())
+# "far til …", "mor til …": a parent of the name that follows
+PARENTS = frozenset("""far mor forælder forældre farfar farmor morfar mormor bedstemor bedstefar bonusmor bonusfar
+plejemor plejefar stedmor stedfar papfar papmor""".split())
 PRONOUNS = frozenset({"jeg", "du", "han", "hun", "hen", "vi", "i", "de", "det", "den", "der", "som"})
+# the words after an eponym in a diagnosis name besides the KB's own heads ("Pierre Robin sekvens", "Dandy
+# Walker komplekset", "Arnold Chiari anomali")
+EPONYM_HEADS = frozenset("""syndrom syndromet sygdom sygdommen sekvens sekvensen anomali anomalien kompleks
+komplekset""".split())
+# finite verbs of which a person is the subject: a capitalised word that is also a name, first in a sentence
+# and followed by one, is the name ("Kim skal til kontrol", "August har fået"; not "Per måned", "Dag for dag")
+PERSON_VERBS = frozenset("""har havde skal skulle kan kunne vil ville får fik går gik bliver blev fylder elsker hader
+sover græder spiser leger siger sagde synes mener bor boede hedder mangler kommer kom tager tog begynder begyndte
+starter startede hjælper hjalp arbejder arbejdede""".split())
 MIN_LOWER_SENTENCE = 3  # a lower-case name without a cue only in a sentence, never in an id or a slot value
 # A name that is also a word counts capitalised inside a sentence only when it is among this many most
 # common Danish first names or surnames ("Per" 28, "Holm" 26, "Bo" 68; not "Dag", "Huset")
@@ -136,6 +166,7 @@ class Lexicon:
     phrases: dict  # first word -> KB phrases of several words starting with it (longest first)
     heads: frozenset  # words after an eponym in diagnosis names: "syndrom", "sygdom"
     stop: frozenset  # Danish function words ("det", "noget", "også"): never a name, even after "hedder"
+    proper: frozenset = frozenset()  # of `common`, those the lemma table lists uninflected ("noah", "august")
 
     @classmethod
     def from_dict(cls, data: dict) -> "Lexicon":
@@ -147,8 +178,8 @@ class Lexicon:
             group.sort(key=len, reverse=True)
         return cls(first=data.get("first") or {}, last=data.get("last") or {},
                    common=frozenset(data.get("common") or ()), protected=frozenset(protected.get("words") or ()),
-                   phrases=phrases, heads=frozenset(protected.get("heads") or ()),
-                   stop=frozenset(data.get("stop") or ()) | PRONOUNS)
+                   phrases=phrases, heads=frozenset(protected.get("heads") or ()) | EPONYM_HEADS,
+                   stop=frozenset(data.get("stop") or ()) | PRONOUNS, proper=frozenset(data.get("proper") or ()))
 
 
 EMPTY = Lexicon.from_dict({})
@@ -258,7 +289,9 @@ class _NameFinder:
             if i + 1 == len(tokens):
                 continue
             following = tokens[i + 1].key
-            if following in lexicon.heads or (tokens[i + 1].capital and INSTITUTION.search(following)):
+            compound = (token.capital and tokens[i + 1].capital and "-" in following  # "Pierre Robin-sekvens"
+                        and following.rsplit("-", 1)[1] in lexicon.heads)
+            if following in lexicon.heads or compound or (tokens[i + 1].capital and INSTITUTION.search(following)):
                 # an eponym ("Rett syndrom", "Cornelia de Lange syndrom") or an institution ("Kennedy Centret")
                 token.blocked = True  # in any case: "downs syndrom"
                 j = i - 1
@@ -320,11 +353,18 @@ class _NameFinder:
             subject = self.tokens[i - 2].key if i >= 2 else ""
             if subject in ("som", "der"):  # "en søn der hedder Elias", but "en app der hedder Aula"
                 subject = "søn" if i >= 3 and self.tokens[i - 3].key in KIN else ""
-            return "naming" if subject in PERSONAL | KIN or word in ("navn", "navnet", "er") else "naming-weak"
+            # "… og hedder oscar": the subject is the one the sentence is about ("han er 9 og hedder …");
+            # "hans lærer hedder …", "vores nabo hedder …": a possessive before the noun makes it someone's
+            person = (subject in PERSONAL | KIN | TITLES or subject == "og"
+                      or (i >= 3 and self.tokens[i - 3].key in POSSESSIVES and not self.tokens[i - 2].blocked
+                          and not INSTITUTION.search(subject)))
+            return "naming" if person or word in ("navn", "navnet", "er") else "naming-weak"
         if word == "navn" and i >= 2 and self.tokens[i - 2].key == "ved":
             return "naming"
         if word in KIN:
             return "kin"
+        if word == "til" and i >= 2 and self.tokens[i - 2].key in PARENTS and self._previous(i - 1) is not None:
+            return "kin"  # "jeg er far til noah", "mormor til august"
         if word in TITLES:
             return "title"
         if word in GREETINGS:
@@ -338,14 +378,16 @@ class _NameFinder:
         key, lexicon, stop = token.key, self.lexicon, self.lexicon.stop
         listed, common = self.listed(key), self.common(key)
         cue = self._cue(i)
+        if key in KIN and cue != "naming":
+            return False  # "Lillebror er begyndt i vuggestue", "Mormor og morfar …": names-dataset lists them
         if cue == "naming":  # "han hedder Hans": a capitalised name even when it is a function word too
             return (token.capital and listed) or (key not in stop and (listed or (token.capital and not common)))
         if cue == "naming-weak":
-            return listed and not common and key not in stop
+            return listed and (not common or key in lexicon.proper) and key not in stop
         if cue in ("kin", "title"):
             # "min søn august", "min datter Nouraya"; not "for barnet, familien …", "barnet Barnets lov"
             apposition = (i >= 2 and self._previous(i, allow_comma=False) is not None
-                          and self.tokens[i - 2].key in POSSESSIVES)
+                          and (self.tokens[i - 2].key in POSSESSIVES or self.tokens[i - 1].key == "til"))
             if cue == "title":  # "lærer"/"hjælper"/"leder" are verbs too: "hjælper familien", "leder efter"
                 return key not in stop and (listed and (token.capital or not common))
             if token.capital:  # a rare name is still a name here
@@ -355,10 +397,15 @@ class _NameFinder:
             # a common Danish first name that is also a word, but no function word, and not the verb after a
             # modal ("kan min datter bo hjemme")
             modal = any(t.key in MODALS for t in self.tokens[max(0, i - 4):i])
-            return listed and key not in stop and (not common or (0 < lexicon.first.get(key, 0) <= KIN_RANK
-                                                                  and apposition and not modal))
+            return listed and key not in stop and (not common or (apposition and not modal and (
+                key in lexicon.proper or 0 < lexicon.first.get(key, 0) <= KIN_RANK)))
         if cue == "greeting":  # "Hej Mette", "mvh Mette", not "Hej Forløbsguiden" nor "hello can you"
             return listed and key not in stop and (token.capital or (not common and not self.english))
+        if listed and token.capital and self._subject(i):
+            return True  # "Kim skal til kontrol", "August har fået …", "Bo, min kæreste, …"
+        if listed and key in CALENDAR and token.capital and not token.sentence_start:
+            before = self._previous(i, allow_comma=False)
+            return before is not None and before.key in ("hos", "med")  # "fødselsdag hos Maj"; not "i August"
         if not listed or key in CALENDAR:
             return False
         if token.capital and not token.sentence_start:
@@ -380,6 +427,25 @@ class _NameFinder:
         return (not common and lexicon.first.get(key, 0) > 0 and len(key) >= 3
                 and len(self.tokens) >= MIN_LOWER_SENTENCE and not self.english)
 
+    def _subject(self, i: int) -> bool:
+        """Whether the capitalised word i, first in its sentence, is a person's name by what follows it: a
+        finite verb ("Kim skal …", "Maj er 6"), or an apposition ("Bo, min kæreste, …", "April, vores yngste")."""
+        tokens, token = self.tokens, self.tokens[i]
+        if not token.sentence_start or i + 1 >= len(tokens) or token.key in self.lexicon.stop or self.english:
+            return False
+        nxt = tokens[i + 1]
+        gap = self.text[token.end:nxt.start].strip()
+        if gap == ",":
+            return nxt.key in POSSESSIVES and i + 2 < len(tokens) and not tokens[i + 2].blocked
+        if gap or nxt.capital:
+            return False
+        if nxt.key == "er":  # "Maj er 6", but "August er en svær måned"
+            return i + 2 < len(tokens) and (tokens[i + 2].text.isdigit() or tokens[i + 2].key == "født")
+        if token.key in CALENDAR and (nxt.key not in ("har", "skal", "fik", "får", "fylder", "går", "kan")
+                                      or (i + 2 < len(tokens) and tokens[i + 2].text.isdigit())):
+            return False  # "August har fået …"; not "August plejer at …", "Maj har 31 dage"
+        return nxt.key in PERSON_VERBS
+
     def _joins(self, i: int, j: int) -> bool:
         """Whether token j continues the name ending at token i ("Mads Jensen", "ida marie", "Ida og Karl")."""
         tokens = self.tokens
@@ -389,6 +455,8 @@ class _NameFinder:
         if tokens[i].key in JOINERS or tokens[i].key in PARTICLES:
             return False
         key = token.key
+        if key in KIN:
+            return False
         if token.capital:
             return self.listed(key) or (key not in self.lexicon.common and key not in self.lexicon.stop
                                        and len(key) > 2 and not token.sentence_start)
@@ -423,14 +491,31 @@ class _NameFinder:
             if found[i] and tokens[i + 1].key in JOINERS and not found[i + 2]:
                 nxt = tokens[i + 2]
                 # after "hedder" the list goes on in any case: "mine børn hedder ida og karl"
-                if not nxt.blocked and self.listed(nxt.key) and (nxt.capital or not self.common(nxt.key) or (
+                if not nxt.blocked and nxt.key not in KIN and self.listed(nxt.key) and (
+                        nxt.capital or not self.common(nxt.key) or (
                         cued[i] and nxt.key not in self.lexicon.stop)):
                     found[i + 2] = True
                     cued[i + 2] = cued[i]
             if found[i] and not found[i + 1] and self.text[tokens[i].end:tokens[i + 1].start].strip() == ",":
                 nxt = tokens[i + 1]
-                if not nxt.blocked and self.listed(nxt.key) and nxt.capital and not nxt.sentence_start:
+                if (not nxt.blocked and nxt.key not in KIN and self.listed(nxt.key) and nxt.capital
+                        and not nxt.sentence_start):
                     found[i + 1] = True
+        # "Storm og Ask har …", "Liv og Ida …": two capitalised words joined first in a sentence, the first a
+        # listed name (also when it is a word: the capital on the second says these are names), the second a
+        # name found or the pair the subject of a verb ("Lærke og Sol er søstre"; not "Mark og Skov")
+        for i in range(len(tokens) - 2):
+            first, joiner, second = tokens[i], tokens[i + 1], tokens[i + 2]
+            if (first.sentence_start and first.capital and joiner.key in JOINERS and second.capital
+                    and not second.sentence_start and not (found[i] and found[i + 2])
+                    and self._previous(i + 1, allow_comma=False) and self._previous(i + 2, allow_comma=False)
+                    and not self.english
+                    and all(not t.blocked and t.key not in self.lexicon.stop and t.key not in KIN
+                            and t.key not in CALENDAR and len(t.key) > 1 for t in (first, second))
+                    and self.listed(first.key)
+                    and (found[i + 2] or (i + 3 < len(tokens) and tokens[i + 3].key in PERSON_VERBS | {"er", "var"}
+                                          and self._previous(i + 3, allow_comma=False)))):
+                found[i] = found[i + 2] = True
         # initials before a name: "M. Jensen", "J. P. Hansen"
         for i in range(len(tokens) - 1, 0, -1):
             gap = self.text[tokens[i - 1].end:tokens[i].start].strip()
