@@ -80,18 +80,25 @@ def dataset_names() -> dict[str, dict[str, int]]:
     return result
 
 
-def danish_words() -> tuple[set[str], set[str]]:
-    """Lower-case Danish words (every form and lemma in spaCy's Danish lemma table, and the stop words), and
-    the stop words alone."""
+def lemma_table() -> dict[str, str]:
+    """spaCy's Danish lemma table (form -> lemma) as shipped by spacy-lookups-data, read as plain JSON: the
+    build needs all its entries, which spaCy's own Table (hashed keys) cannot list."""
     import spacy_lookups_data
-    from spacy.lang.da.stop_words import STOP_WORDS
 
     path = Path(str(spacy_lookups_data.da["lemma_lookup"]))
     if not path.exists():
         path = path.with_name(path.name + ".gz")
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:
-        table = json.load(handle)
+        return json.load(handle)
+
+
+def danish_words() -> tuple[set[str], set[str]]:
+    """Lower-case Danish words (every form and lemma in spaCy's Danish lemma table, and the stop words), and
+    the stop words alone."""
+    from spacy.lang.da.stop_words import STOP_WORDS
+
+    table = lemma_table()
     # a bare genitive is no word of its own here: "mads" is listed as "mad"+s, but a message starting "Mads har"
     # is about Mads, so only lemmas and the other forms count
     words = {lemma for lemma in table.values() if lemma.islower()}
@@ -104,14 +111,7 @@ def uninflected(words: set[str]) -> set[str]:
     plural ("noah": noah, noahs; "august", "april", "oscar"), never with a Danish inflection ("bo": bor, boet;
     "storm": stormen): the table took them from running text where they were names, so they are no evidence
     of an ordinary word after a cue ("far til noah", "hedder oscar")."""
-    import spacy_lookups_data
-
-    path = Path(str(spacy_lookups_data.da["lemma_lookup"]))
-    if not path.exists():
-        path = path.with_name(path.name + ".gz")
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        table = json.load(handle)
+    table = lemma_table()
     forms: dict[str, set[str]] = {}
     for form, lemma in table.items():
         if lemma in words:
