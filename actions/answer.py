@@ -30,7 +30,7 @@ from actions import slots
 from actions.answers import (answer_message, feedback_message, overview_message, question_message,
                              topic_button)
 from actions.base import KnowledgeAction
-from actions.context import acknowledgement, tells_more_than_age, tells_situation
+from actions.context import acknowledgement, only_context, tells_more_than_age, tells_situation
 from actions.handoff import distress_message, handoff_message
 from actions.organisations import named_organisation_message, referral_message
 from actions.regions import region_message
@@ -122,8 +122,9 @@ def only_tells(kb: KnowledgeBase, tracker: Tracker, text: str) -> bool:
     """A short message that tells the situation in a sentence about someone ("vores søn på 10 har NCL", "jeg
     sidder på voksenhandicap i Silkeborg") and asks nothing; not a search-like phrase ("viden om Williams
     syndrom") and not a long story, which is answered by what it is about."""
-    return (len(text.split()) <= STATEMENT_WORDS and bool(TELLER.search(text)) and not asks_something(text)
-            and tells_situation(kb, tracker))
+    return (len(text.split()) <= STATEMENT_WORDS and not asks_something(text) and tells_situation(kb, tracker)
+            # a sentence about someone, or the bare situation ("bor i Næstved", an answer to "hvor bor I?")
+            and bool(TELLER.search(text) or only_context(tracker)))
 
 
 def wants_organisations(kb: KnowledgeBase, text: str) -> bool:
@@ -202,7 +203,7 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
         # not yet a question. Said back, with the topic it seems to be about one button away.
         match = kb.match(text)
         ours = match.domain >= DOMAIN_MIN and bool(match.topic or match.overview)
-        if kb.outside_domain(text) or not (ours or tells_more_than_age(kb, tracker)):
+        if kb.outside_domain(text) or not (ours or only_context(tracker) or tells_more_than_age(kb, tracker)):
             # "min far er 67 og skal have en trappelift", "vores pige på 8 er bange for mørke": an age is told,
             # but what the message is about lies outside what we know
             return out_of_domain(dispatcher, text, region)

@@ -23,6 +23,7 @@ from actions.replies import payload, text as bot_text
 from bot.privacy.redaction import redact
 from knowledge_base.referral import Referral
 from knowledge_base.store import KnowledgeBase
+from knowledge_base.text import terms
 
 ROLES = ("foraelder", "fagperson", "ung")
 # a message in a professional's or a young person's voice this likely sets the role when nothing else has
@@ -115,6 +116,26 @@ def tells_situation(kb: KnowledgeBase, tracker: Tracker) -> bool:
     text = tracker.latest_message.get("text") or ""
     told = {e.get("entity") for e in tracker.latest_message.get("entities") or []} & CONTEXT_ENTITIES
     return bool(told or AGE_IN_TEXT.search(text) or unknown_place(kb, tracker) or kb.role_in(text))
+
+
+# words that only frame the situation ("min søn er 10", "hun er 6 uger gammel", "hej, vi bor i …"), as lemmas
+FRAMING = frozenset(terms("hej hejsa goddag søn datter barn børn dreng pige baby tvilling bror søster "
+                          "år uge måned dag gammel gamle bo bor boede hedde"))
+
+
+def only_context(tracker: Tracker) -> bool:
+    """Whether the latest message says nothing but the situation: an age, a place, a diagnosis, who it is
+    about, and no other word ("viden om Williams syndrom" asks for something). Such a message is acknowledged
+    even when the matcher reads it as outside the domain ("min søn er 10" is no question about anything)."""
+    text = tracker.latest_message.get("text") or ""
+    told = set()
+    for entity in tracker.latest_message.get("entities") or []:
+        told.update(terms(str(entity.get("value", ""))))
+        start, end = entity.get("start"), entity.get("end")
+        if isinstance(start, int) and isinstance(end, int):
+            told.update(terms(text[start:end]))
+    rest = [t for t in terms(text) if t not in told and t not in FRAMING and not t.isdigit()]
+    return not rest
 
 
 def tells_more_than_age(kb: KnowledgeBase, tracker: Tracker) -> bool:
