@@ -50,6 +50,12 @@ RASA_OUT_OF_SCOPE = 0.6       # Rasa's own out_of_scope this sure …
 RASA_DISTRESS = 0.6           # Rasa's express_distress this sure is answered as distress
 MATCH_OVERRULES_RASA = 0.8    # … is overruled only by a match this sure
 CLARIFY_OPTIONS = 3
+# a short message that refers back ("kan jeg klage over det?", "og hvis de siger nej?") after a topic was
+# answered is read in the light of the question before it; the domain score of such a message says little
+# on its own ("klage over det" is also what off-topic complaints look like)
+FOLLOW_UP_WORDS = 15
+FOLLOW_UP_DOMAIN_MIN = 0.3
+REFERS_BACK = re.compile(r"\b(det|den|dem|de|så|hvis|også|dette|ham|hende|deres|her)\b", re.IGNORECASE)
 MISSES_BEFORE_HANDOFF = 2
 STARTER_TOPICS = ("overgang-til-voksenlivet", "1.7", "merudgifter")
 LONG_MESSAGE = 250
@@ -103,6 +109,29 @@ def best_match(kb: KnowledgeBase, parts: list[str]):
             return part, match
         matches.append((part, match))
     return max(matches, key=lambda pm: pm[1].confidence if pm[1].topic else -1)
+
+
+def previous_question(tracker: Tracker) -> str | None:
+    """The user's text before the latest message in this session (not a button's payload), or None."""
+    users = [e for e in tracker.events if e.get("event") == "user"][:-1]
+    for event in reversed(users):
+        text = clean(event.get("text") or "")
+        if text and not text.startswith("/"):
+            return text
+    return None
+
+
+def follow_up_match(kb: KnowledgeBase, tracker: Tracker, asked: str, match):
+    """For a short message that refers back after an answer: the match, read together with the question
+    before it when alone it is no confident topic; None when the message is no such follow-up."""
+    if not (tracker.get_slot(slots.TOPIC) and len(asked.split()) <= FOLLOW_UP_WORDS
+            and REFERS_BACK.search(asked) and match.domain >= FOLLOW_UP_DOMAIN_MIN):
+        return None
+    if match.topic and match.confidence >= ANSWER_CONFIDENCE:
+        return match
+    previous = previous_question(tracker)
+    combined = kb.match(f"{previous} {asked}") if previous else None
+    return combined if combined and combined.topic and combined.confidence >= ANSWER_CONFIDENCE else None
 
 
 def said_anything_before(tracker: Tracker) -> bool:
@@ -221,7 +250,10 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
     asked, match = best_match(kb, parts)
     rasa_says_off = intent_name(latest) == "out_of_scope" and intent_confidence(latest) >= RASA_OUT_OF_SCOPE
     outside = kb.outside_domain(asked)  # an adult over 25 or an elderly relative, whatever the topic words
-    in_domain = (match.domain >= DOMAIN_MIN and (match.topic or match.overview)
+    follow_up = follow_up_match(kb, tracker, asked, match)
+    if follow_up:
+        match = follow_up
+    in_domain = (match.domain >= (FOLLOW_UP_DOMAIN_MIN if follow_up else DOMAIN_MIN) and (match.topic or match.overview)
                  and not (rasa_says_off and match.confidence < MATCH_OVERRULES_RASA))
     organisations_wanted = wants_organisations(kb, asked)
     if outside or (not in_domain and not organisations_wanted):

@@ -345,3 +345,27 @@ async def test_the_situation_with_a_question_or_a_request_is_answered(kb, tracke
     await ActionAnswer(kb).run(dispatcher, tracker(text=text, intent="ask_question",
                                                    entities=[{"entity": "age", "value": "8"}]), domain)
     assert not dispatcher.messages[0]["text"].startswith("Tak, det har jeg noteret")
+
+
+FOLLOW_UP_CONTEXT = [{"event": "user", "text": "kommunen har givet afslag på aflastning til vores søn"},
+                     {"event": "bot", "text": "…"}]
+
+
+@pytest.mark.parametrize("text, topic_before, kind, topic", [
+    # refers back after an answer: read with the question before it
+    ("og hvis de siger nej igen?", "aflastning", "answer", "klage"),
+    # the same words with nothing answered before: not a topic of its own
+    ("og hvis de siger nej igen?", None, "not answer", None),
+    # a command stays outside the domain, whatever came before
+    ("sæt en timer på det", "aflastning", "out_of_scope", None),
+])
+async def test_a_short_follow_up_is_read_with_the_question_before_it(kb, tracker, dispatcher, domain, text,
+                                                                    topic_before, kind, topic):
+    events = FOLLOW_UP_CONTEXT + [{"event": "user", "text": text}]
+    await ActionAnswer(kb).run(dispatcher, tracker(text=text, intent="ask_question", events=events,
+                                                   slots={"topic": topic_before}), domain)
+    custom = dispatcher.messages[0]["custom"]
+    if kind == "not answer":
+        assert custom["kind"] != "answer"
+    else:
+        assert custom["kind"] == kind and custom.get("topic") == topic
