@@ -12,7 +12,8 @@ the situation and asks in the same breath) comes here. In order:
 4. a long message is read by the question it contains (its last sentences with a question mark);
 5. a question about regions, or about one organisation by name, gets that answer;
 6. what is about an adult over 25 or an elderly relative (outside.yml), or what the matcher's domain score
-   says is not ours, is turned away kindly, saying who can help;
+   says is not ours, is turned away kindly, saying who can help; a short message that refers back after an
+   answer ("og hvis de siger nej?") is first read together with the question before it;
 7. a wish for organisations ("hvem kan vi kontakte?") gets the organisation look-up with the context;
 8. a general "hvad kan vi få af hjælp?" gets the overview for the family's life phase;
 9. a confident match is answered: the question entry when one fits, else the topic's overview;
