@@ -74,7 +74,9 @@ QUESTION_START = re.compile(r"(^|[,.;:–-]\s*|\bog\s+)(hvor|"
                             r"(gælder|findes|dækker|koster|betaler|hjælper|tæller|hører|ligger|passer))\b",
                             re.IGNORECASE)
 # someone the sentence is about: the writer, the family, the child, the professional's "vi"
-TELLER = re.compile(r"\b(jeg|vi|min|mit|mine|vores|han|hun|de|barnet|eleven|borgeren)\b", re.IGNORECASE)
+TELLER = re.compile(r"\b(jeg|vi|min|mit|mine|vores|han|hun|de|barnet|eleven|borgeren)\b"
+                    # chat Danish drops the subject: "er 17 og har Pompe", "hej, er lærer for en dreng …"
+                    r"|^(hej\W*\s*)?(og\s+)?(er|har|holder|arbejder|sidder|bor)\b", re.IGNORECASE)
 STATEMENT_WORDS = 25
 # asking without a question mark: "jeg vil gerne vide mere om …", "fortæl om …", "vi har brug for hjælp til …"
 REQUEST = re.compile(r"\b((jeg|vi) (vil|ville) gerne|(vil|ville) (jeg|vi) gerne|huskeliste|tjekliste|checkliste|(jeg|vi) (mangler|søger|leder efter)|har brug for|"

@@ -238,6 +238,8 @@ class KnowledgeBase:
         key = _word_key(POSSESSIVE.sub("", text or ""))  # "VISO's rolle" names VISO
         for name, candidates in self._organisation_names:
             at = key.find(f" {name} ")
+            if at < 0 and len(name) >= 3 and not name.endswith("s"):
+                at = key.find(f" {name}s ")  # the Danish genitive: "Sjældne Diagnosers rådgivning"
             if at < 0:
                 continue
             if len(candidates) == 1:

@@ -305,6 +305,10 @@ def test_a_long_story_is_read_by_its_question_then_with_the_sentence_before_then
      [{"entity": "age", "value": "9"}], {"age": 9.0, "role": "foraelder"}, "aflastning"),
     ("jeg arbejder som fysioterapeut i Randers", [{"entity": "municipality", "value": "Randers"}],
      {"municipality": "Randers", "region": "Midtjylland", "role": "fagperson"}, None),
+    # without the subject, as people chat
+    ("er pædagog for en pige på 5 med Angelman", [{"entity": "age", "value": "5"},
+                                                  {"entity": "diagnosis", "value": "Angelman"}],
+     {"age": 5.0, "role": "fagperson"}, None),
     # the bare situation, which the matcher alone would read as outside the domain
     ("min datter er 4", [{"entity": "age", "value": "4"}], {"age": 4.0}, None),
     ("bor i Svendborg", [{"entity": "municipality", "value": "Svendborg", "start": 7, "end": 16}],

@@ -176,3 +176,13 @@ def test_missing_database_is_a_clear_error(tmp_path):
 ])
 def test_adults_and_elderly_relatives_are_outside_the_domain(kb, text, outside):
     assert kb.outside_domain(text) is outside
+
+
+@pytest.mark.parametrize("text, organisation", [
+    ("hvad laver Sjældne Diagnosers rådgivning?", "sjaeldne-diagnoser"),
+    ("hvad er DUKHs rolle i en klagesag", "dukh"),
+    ("VISOs tilbud til skoler", "viso"),
+    ("vi bor i Sjællands Odde", None),
+])
+def test_an_organisation_named_in_the_genitive_is_found(kb, text, organisation):
+    assert kb.organisation_named(text) == organisation
