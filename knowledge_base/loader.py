@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from knowledge_base import models as m
 from knowledge_base.content import Content, load_content
-from knowledge_base.schema import ensure_valid
+from knowledge_base.schema import PROFESSIONS, ROLES, ensure_valid
 from knowledge_base.matcher import DOMAIN_ONLY, NEUTRAL, OFF, OVERVIEW, QUESTION_PREFIX, TOPIC_PREFIX, Matcher
 from knowledge_base.text import generalise, name_key
 
@@ -121,9 +121,19 @@ def matcher_examples(content: Content) -> list[tuple[str, str]]:
     examples += [(str(t), OFF) for t in content.off_topic]
     # in the domain without an answer of their own: "hvem kan vi kontakte?" and how people present themselves
     examples += [(str(t), DOMAIN_ONLY) for t in content.referral.get("asks") or []]
-    examples += [(str(t), DOMAIN_ONLY) for phrases in content.roles.values() for t in phrases or []]
+    examples += [(str(t), DOMAIN_ONLY) for phrases in role_phrases(content).values() for t in phrases]
     examples += [(t, DOMAIN_ONLY) for t, role in role_examples(content) if role != NEUTRAL]
     return examples
+
+
+def role_phrases(content: Content) -> dict[str, list[str]]:
+    """Each role's phrases (roles.yml), the professional's with every cue × title of `professions` added
+    ("jeg er" × "psykolog", "{} her" × "sundhedsplejerske"), so an editor adds a job title once."""
+    phrases = {role: [str(p) for p in content.roles.get(role) or []] for role in ROLES}
+    for group in content.roles.get(PROFESSIONS) or []:
+        phrases["fagperson"] += [str(cue).format(str(title)) for cue in group.get("cues") or []
+                                 for title in group.get("titles") or []]
+    return phrases
 
 
 def role_examples(content: Content) -> list[tuple[str, str]]:
@@ -160,7 +170,7 @@ def build_database(content_dir: Path | str, url: str, today: dt.date | None = No
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "deployment": json.dumps(_plain(content.deployment), ensure_ascii=False),
         "referral": json.dumps(_plain(content.referral), ensure_ascii=False),
-        "roles": json.dumps(_plain(content.roles), ensure_ascii=False),
+        "roles": json.dumps(role_phrases(content), ensure_ascii=False),
         "distress": json.dumps(_plain(content.distress.get("phrases") or []), ensure_ascii=False),
         "outside": json.dumps(_plain(content.outside), ensure_ascii=False),
         "english": json.dumps({str(k).strip().lower(): str(v).strip()

@@ -27,6 +27,7 @@ MAX_QUESTION_ANSWER_WORDS = 150  # "about 120": a little slack before it becomes
 MIN_OFF_TOPIC = 20
 MIN_ROLE_EXAMPLES = 20  # per role: fewer cannot teach the role classifier a voice
 ROLES = ("foraelder", "fagperson", "ung")
+PROFESSIONS = "professions"  # roles.yml: job titles × cues ("jeg er {}") that make the writer a professional
 AMOUNT_PATTERN = re.compile(r"\d[\d.]*\s*(kr\b\.?|kroner\b)", re.IGNORECASE)  # not "stk. 3 kræver"
 PAGE_URL = re.compile(r"https?://[^/\s]+/[^\s]+")  # a page: something after the domain
 YEAR_PATTERN = re.compile(r"\b(19|20)\d\d\b")
@@ -236,7 +237,20 @@ class _Checker:
             phrases = data.get(role)
             if not isinstance(phrases, list) or not phrases:
                 self.add("roles", role, role, "mindst én formulering / at least one phrase", file)
+        groups = data.get(PROFESSIONS)
+        for i, group in enumerate(groups if isinstance(groups, list) else [] if groups is None else [None]):
+            for key in ("titles", "cues"):
+                values = group.get(key) if isinstance(group, dict) else None
+                if not isinstance(values, list) or not values or not all(isinstance(v, str) and v.strip() for v in values):
+                    self.add("roles", PROFESSIONS, f"{PROFESSIONS}[{i}].{key}", "en liste af tekster / a list of texts",
+                             file)
+            for cue in (group.get("cues") or []) if isinstance(group, dict) else []:
+                if isinstance(cue, str) and cue.count("{}") != 1:
+                    self.add("roles", PROFESSIONS, cue, "et udtryk skal have én {} for titlen / a cue needs one {} "
+                             "for the title", file)
         for role, phrases in data.items():
+            if role == PROFESSIONS:
+                continue
             if role not in ROLES:
                 self.add("roles", str(role), str(role), f"ukendt rolle / unknown role; one of {ROLES}", file)
             for i, phrase in enumerate(phrases if isinstance(phrases, list) else []):

@@ -89,3 +89,9 @@ def test_too_few_role_examples_and_an_unknown_role_are_reported(content_copy):
     found = messages(content_copy)
     assert any(m.startswith("role_examples.yml: ung: ") and "mindst 20 beskeder" in m for m in found), found
     assert any(m.startswith("role_examples.yml: laerer: ") and "ukendt rolle" in m for m in found), found
+
+
+def test_a_profession_cue_without_its_title_slot_is_reported(content_copy):
+    edit_yaml(content_copy / "roles.yml", lambda d: d["professions"][0]["cues"].append("jeg er ansat"))
+    found = messages(content_copy)
+    assert any("roles.yml" in m and "jeg er ansat" in m and "{}" in m for m in found), found

@@ -186,3 +186,12 @@ def test_adults_and_elderly_relatives_are_outside_the_domain(kb, text, outside):
 ])
 def test_an_organisation_named_in_the_genitive_is_found(kb, text, organisation):
     assert kb.organisation_named(text) == organisation
+
+
+@pytest.mark.parametrize("text, role", [
+    ("jeg er skolepsykolog og har en elev med NF1", "fagperson"),           # a title × "jeg er {}"
+    ("jeg sidder i handicapafdelingen og har fået en ny sag", "fagperson"),  # a workplace × "jeg sidder i {}"
+    ("vores sagsbehandler her i kommunen siger nej", None),                  # a parent speaking of one
+])
+def test_job_titles_and_workplaces_show_a_professional(kb, text, role):
+    assert kb.role_in(text) == role
