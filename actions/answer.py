@@ -39,7 +39,7 @@ from actions.replies import payload, text as bot_text
 from bot.checklists import read_conversation
 from knowledge_base.referral import find_organisations
 from knowledge_base.store import KnowledgeBase
-from knowledge_base.text import clean, fold, looks_english
+from knowledge_base.text import clean, fold, looks_english, words
 
 ANSWER_CONFIDENCE = 0.3       # a topic this likely is answered (chosen on tests/data/dev.yml: benchmarks/tune.py;
                               # 0.25 was tried: see benchmarks/results/nlu.md)
@@ -161,8 +161,8 @@ def only_tells(kb: KnowledgeBase, tracker: Tracker, text: str) -> bool:
 
 def wants_organisations(kb: KnowledgeBase, text: str) -> bool:
     """The phrases in referral.yml (`asks`) that mean "who can we contact?"."""
-    folded = " " + fold(clean(text)) + " "
-    return any(f" {fold(phrase)} " in folded or f" {fold(phrase)}?" in folded
+    said = " " + " ".join(fold(w) for w in words(text)) + " "  # punctuation does not matter: "nogen, der"
+    return any(f" {' '.join(fold(w) for w in words(phrase))} " in said
                for phrase in kb.referral_routes.get("asks") or [])
 
 

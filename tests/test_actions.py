@@ -373,3 +373,14 @@ async def test_a_short_follow_up_is_read_with_the_question_before_it(kb, tracker
         assert custom["kind"] != "answer"
     else:
         assert custom["kind"] == kind and custom.get("topic") == topic
+
+
+@pytest.mark.parametrize("text, wanted", [
+    ("er der nogen, der kan hjælpe os med at forstå afgørelsen?", True),   # punctuation inside the phrase
+    ("Hvem kan familien kontakte om en second opinion?", True),
+    ("hvem har ret til aflastning?", False),
+])
+def test_ways_of_asking_who_can_help(kb, text, wanted):
+    from actions.answer import wants_organisations
+
+    assert wants_organisations(kb, text) is wanted
