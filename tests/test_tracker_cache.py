@@ -266,11 +266,10 @@ def test_the_cache_holds_at_most_its_size_and_zero_turns_it_off(tmp_path, make_s
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("url", ["postgresql"], indirect=True)  # its pooled connections are what a restart breaks
 def test_after_a_database_restart_the_cached_conversation_is_read_on_a_fresh_connection(url, make_store):
     """The pooled connections die with the database (here: their backends are terminated); the read is
     run once more on a fresh connection and the cache, untouched by the failed read, still serves."""
-    if not url.startswith("postgresql"):
-        pytest.skip("PostgreSQL's pooled connections are what a database restart breaks")
     name = f"tracker_cache_outage_{os.getpid()}"
     store, fresh = make_store(f"{url}&application_name={name}"), make_store(url, cache_size=0)
 
