@@ -10,7 +10,9 @@ Run with the KB build (the Makefile's `var/kb.version` recipe, before `python -m
   Its country shares list only a name's top ten countries, so "Karl", "Emma" or "Noah" carry no DK mark;
   first names are therefore also taken from the countries whose names Danish families often carry (the
   Nordic neighbours, the English and German names popular in Denmark, and the largest groups of immigrants
-  and descendants), by their rank there.
+  and descendants), by their rank there; surnames likewise (SURNAME_COUNTRIES: "Yilmaz", "Nowak", "Haddad",
+  "Rahimi", "van Dijk"'s "Dijk"), since an immigrant-origin surname after "fru" or a first name is as personal
+  as a Danish one.
 - Ordinary words that are also names ("bo", "per", "have", "holm", "kan") are marked from spaCy's Danish
   lemma table (spacy-lookups-data) and stop words: such a word is a name only where the context says so.
   Of those, the ones the table lists without any Danish inflection, only as themselves and a genitive
@@ -32,13 +34,21 @@ from collections import Counter
 from importlib import metadata
 from pathlib import Path
 
-FORMAT = 1  # raise when what is extracted changes (countries, filters): the next build reads the packages again
+FORMAT = 2  # raise when what is extracted changes (countries, filters): the next build reads the packages again
 FILE_NAME = "names.json"
 # A first name's rank among a country's first names (1 = most common) up to which it is kept.
 NAME_COUNTRIES = {
     **dict.fromkeys(("NO", "SE", "DE", "NL", "GB", "US"), 1000),
     # Statistics Denmark's largest groups of immigrants and descendants
     **dict.fromkeys(("TR", "PL", "SY", "IQ", "LB", "PS", "IR", "PK", "AF", "BA", "RO", "UA", "MA", "SO", "EG"), 500),
+}
+# A surname's rank up to which it is kept: names-dataset marks "Yilmaz", "Nowak", "Haddad" or "Rahimi" with no
+# DK rank (only a name's top ten countries are listed), so the same countries' surnames are taken by rank there;
+# English-speaking countries' less deep, their surnames are English words more often ("Young", "Hill")
+SURNAME_COUNTRIES = {
+    **dict.fromkeys(("NO", "SE", "DE", "NL"), 1000),
+    **dict.fromkeys(("GB", "US"), 300),
+    **dict.fromkeys(("TR", "PL", "SY", "IQ", "LB", "PS", "IR", "PK", "AF", "BA", "RO", "UA", "MA", "SO", "EG"), 1000),
 }
 # a name as a single word in Latin letters (the dataset also holds "A Christiansen", "شاكر", initials)
 NAME = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ž]{2,}(?:-[A-Za-zÀ-ÖØ-öø-ž]{2,})*$")
@@ -56,8 +66,8 @@ def _words(phrase: str) -> list[str]:
 
 
 def dataset_names() -> dict[str, dict[str, int]]:
-    """{"first": {name: rank in Denmark or 0}, "last": {…}} from names-dataset, lower case. Loads one table
-    at a time, so the peak is about half of NameDataset()'s."""
+    """{"first": {name: rank in Denmark or 0}, "last": {…, or -1 when not seen in Denmark}} from names-dataset,
+    lower case. Loads one table at a time, so the peak is about half of NameDataset()'s."""
     from names_dataset import NameDataset
 
     result = {}
@@ -70,11 +80,17 @@ def dataset_names() -> dict[str, dict[str, int]]:
                 continue
             ranks, countries = info.get("rank") or {}, info.get("country") or {}
             danish = "DK" in ranks or "DK" in countries
-            elsewhere = kind == "first" and any(ranks.get(c, limit + 1) <= limit for c, limit in NAME_COUNTRIES.items())
-            if danish or elsewhere:
-                key = name.lower()
+            countries_kept = NAME_COUNTRIES if kind == "first" else SURNAME_COUNTRIES
+            elsewhere = any(ranks.get(c, limit + 1) <= limit for c, limit in countries_kept.items())
+            key = name.lower()
+            if danish:
                 rank = ranks.get("DK") or 0
-                names[key] = min(names.get(key) or rank, rank) if rank else names.get(key, 0)
+                known = max(names.get(key, 0), 0)
+                names[key] = min(known or rank, rank) if rank else known
+            elif elsewhere and kind == "first":
+                names.setdefault(key, 0)
+            elif elsewhere:
+                names.setdefault(key, -1)  # a surname seen only abroad: -1, so "Sotos?" is no genitive of "Soto"
         result[kind] = names
         del dataset, table
     return result
