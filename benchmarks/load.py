@@ -257,20 +257,27 @@ def train_baseline(folder: Path) -> Path:
 
 def start_baseline(model: Path, folder: Path, port: int, tracker_url: str, redis_port: int):
     """Stock `rasa run` of the starter assistant with the same kind of tracker and lock store as ours."""
-    from bot.processes import wait_for_http
-
     endpoints = folder / "bench-endpoints.yml"
     endpoints.write_text(yaml.safe_dump({
         "tracker_store": {"type": "SQL", "url": tracker_url},
         "lock_store": {"type": "redis", "url": "127.0.0.1", "port": redis_port, "db": 2}}), encoding="utf-8")
     credentials = folder / "bench-credentials.yml"
     credentials.write_text("rest:\n", encoding="utf-8")
+    return run_starter(model, folder, port, "baseline.log",
+                       ["--endpoints", str(endpoints), "--credentials", str(credentials)])
+
+
+def run_starter(model: Path, folder: Path, port: int, log_name: str, extra: list[str]):
+    """`rasa run` of the starter model in `folder` (its endpoints and credentials unless `extra` names others);
+    the process and its seconds from start to ready."""
+    from bot.processes import wait_for_http
+
     started = time.monotonic()
-    log = open(folder / "baseline.log", "ab")  # noqa: SIM115 - kept open for the server's lifetime
-    process = subprocess.Popen([sys.executable, "-m", "rasa", "run", "--model", str(model), "--endpoints",
-                                str(endpoints), "--credentials", str(credentials), "--interface", "127.0.0.1",
-                                "--port", str(port)], cwd=folder, env=rasa_environment(load_settings()),
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    log = open(folder / log_name, "ab")  # noqa: SIM115 - kept open for the server's lifetime
+    process = subprocess.Popen([sys.executable, "-m", "rasa", "run", "--model", str(model), *extra,
+                                "--interface", "127.0.0.1", "--port", str(port)], cwd=folder,
+                               env=rasa_environment(load_settings()), stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/", process, 300)
     except BaseException:
@@ -511,20 +518,7 @@ class Server:
 def start_starter(model: Path, port: int) -> tuple[subprocess.Popen, float]:
     """`rasa run` of the starter assistant in its `rasa init` folder, with that folder's endpoints.yml and
     credentials.yml as `rasa init` wrote them (tracker and lock store in memory, REST channel on)."""
-    from bot.processes import wait_for_http
-
-    folder = model.parent.parent
-    started = time.monotonic()
-    log = open(folder / "starter.log", "ab")  # noqa: SIM115 - kept open for the server's lifetime
-    process = subprocess.Popen([sys.executable, "-m", "rasa", "run", "--model", str(model), "--interface",
-                                "127.0.0.1", "--port", str(port)], cwd=folder, env=rasa_environment(load_settings()),
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/", process, 300)
-    except BaseException:
-        process.kill()
-        raise
-    return process, time.monotonic() - started
+    return run_starter(model, model.parent.parent, port, "starter.log", [])
 
 
 def start_ours(settings, cache_size: str, folder: Path):
