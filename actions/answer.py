@@ -256,7 +256,8 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
     follow_up = follow_up_match(kb, tracker, asked, match)
     if follow_up:
         match = follow_up
-    in_domain = (match.domain >= (FOLLOW_UP_DOMAIN_MIN if follow_up else DOMAIN_MIN) and (match.topic or match.overview)
+    domain_min = FOLLOW_UP_DOMAIN_MIN if follow_up else DOMAIN_MIN
+    in_domain = (match.domain >= domain_min and (match.topic or match.overview)
                  and not (rasa_says_off and match.confidence < MATCH_OVERRULES_RASA))
     organisations_wanted = wants_organisations(kb, asked)
     if outside or (not in_domain and not organisations_wanted):

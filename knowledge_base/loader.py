@@ -107,8 +107,9 @@ NEUTRAL_WORDS = 5  # a question this short shows no one's voice
 
 def matcher_examples(content: Content) -> list[tuple[str, str]]:
     """(text, label) pairs the matcher learns from: each topic's title, asks and questions for the municipality
-    (a family asks them in its own words too), each question entry's asks, the general requests for help, the off-topic examples, and (for the domain score only) the referral
-    wordings and role phrases. Diagnosis names are generalised as in search."""
+    (a family asks them in its own words too), each question entry's asks, the general requests for help, the
+    off-topic examples, and (for the domain score only) the referral wordings and role phrases. Diagnosis
+    names are generalised as in search."""
     names = diagnosis_names(content)
     examples = []
     for topic in content.topics:
@@ -128,7 +129,7 @@ def matcher_examples(content: Content) -> list[tuple[str, str]]:
 
 def role_phrases(content: Content) -> dict[str, list[str]]:
     """Each role's phrases (roles.yml), the professional's with every cue × title of `professions` added
-    ("jeg er" × "psykolog", "{} her" × "sundhedsplejerske"), so an editor adds a job title once."""
+    ("jeg er {}" × "psykolog", "jeg sidder i {}" × "ppr"), so an editor adds a job title once."""
     phrases = {role: [str(p) for p in content.roles.get(role) or []] for role in ROLES}
     for group in content.roles.get(PROFESSIONS) or []:
         phrases["fagperson"] += [str(cue).format(str(title)) for cue in group.get("cues") or []

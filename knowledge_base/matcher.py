@@ -216,10 +216,6 @@ class Matcher:
         return best
 
     # -- matching ---------------------------------------------------------------------------
-    def probabilities(self, text: str) -> dict[str, float]:
-        """The topic head's probability per class ("topic:<id>", "overview", "off")."""
-        return self.topics.probabilities(self.vectorizer.transform([text]))
-
     def match(self, text: str) -> Match:
         if not isinstance(text, str) or not re.search(r"\w", text):
             return Match(None, None, 0.0, 0.0)

@@ -238,13 +238,16 @@ class _Checker:
             if not isinstance(phrases, list) or not phrases:
                 self.add("roles", role, role, "mindst én formulering / at least one phrase", file)
         groups = data.get(PROFESSIONS)
-        for i, group in enumerate(groups if isinstance(groups, list) else [] if groups is None else [None]):
+        groups = [] if groups is None else groups if isinstance(groups, list) else [None]  # [None]: reported
+        for i, group in enumerate(groups):
+            group = group if isinstance(group, dict) else {}
             for key in ("titles", "cues"):
-                values = group.get(key) if isinstance(group, dict) else None
-                if not isinstance(values, list) or not values or not all(isinstance(v, str) and v.strip() for v in values):
-                    self.add("roles", PROFESSIONS, f"{PROFESSIONS}[{i}].{key}", "en liste af tekster / a list of texts",
-                             file)
-            for cue in (group.get("cues") or []) if isinstance(group, dict) else []:
+                values = group.get(key)
+                if not isinstance(values, list) or not values or not all(isinstance(v, str) and v.strip()
+                                                                         for v in values):
+                    self.add("roles", PROFESSIONS, f"{PROFESSIONS}[{i}].{key}",
+                             "en liste af tekster / a list of texts", file)
+            for cue in group.get("cues") or []:
                 if isinstance(cue, str) and cue.count("{}") != 1:
                     self.add("roles", PROFESSIONS, cue, "et udtryk skal have én {} for titlen / a cue needs one {} "
                              "for the title", file)
