@@ -39,10 +39,13 @@ def browser():
         browser.close()
 
 
-def new_page(browser, url: str, viewport: dict | None = None, **options):
-    """A fresh browser context (empty sessionStorage) on `url`, recording script errors and dialogs."""
+def new_page(browser, url: str, viewport: dict | None = None, before=None, **options):
+    """A fresh browser context (empty sessionStorage) on `url`, recording script errors and dialogs;
+    `before(page)` runs before the page loads (e.g. to route its WebSocket)."""
     context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800}, locale="da-DK", **options)
     page = context.new_page()
+    if before:
+        before(page)
     page.set_default_timeout(REPLY)
     page.errors, page.dialogs = [], []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -493,17 +496,41 @@ def test_deleting_the_conversation_asks_first_then_deletes_it_on_the_server(page
 
 
 def test_a_reader_who_scrolls_up_while_an_answer_arrives_is_not_yanked(browser, assistant):
-    page = new_page(browser, assistant.web_url + "/", viewport={"width": 375, "height": 740})
+    # The server's frames are held while the reader scrolls, so that the answer arrives after the scroll
+    # has reached the page's script (as it does for a person), not in the same frame as a scripted wheel.
+    relay = {"hold": False, "held": []}
+
+    def flush():
+        while relay["held"] and not relay["hold"]:
+            ws, frame = relay["held"].pop(0)
+            ws.send(frame)
+
+    def route(page):
+        def connect(ws):
+            server = ws.connect_to_server()
+            server.on_message(lambda frame: (relay["held"].append((ws, frame)), flush()))
+        page.route_web_socket(re.compile(r"/socket\.io/"), connect)
+
+    page = new_page(browser, assistant.web_url + "/", viewport={"width": 375, "height": 740}, before=route)
     open_widget(page)
     for question in ("hvad er aflastning", "hvad er tabt arbejdsfortjeneste"):
         ask(page, question)
         wait_for_answer(page, 1 if question.endswith("aflastning") else 2)
     before = bot_messages(page)
+    relay["hold"] = True
     page.get_by_role("textbox", name="Skriv dit spørgsmål").fill("hvad sker der, når vores søn fylder 18?")
     page.keyboard.press("Enter")
     log = page.locator(".fg-log")
     log.hover()
     page.mouse.wheel(0, -5000)  # back to the start of the conversation while the answer is on its way
+    page.wait_for_function("() => document.querySelector('.fg-log').scrollTop < 50")
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    for _ in range(300):  # until the answer's frames are here (callbacks run while Playwright waits)
+        if any("bot_uttered" in str(frame) for _, frame in relay["held"]):
+            break
+        page.wait_for_timeout(100)
+    relay["hold"] = False
+    flush()
     page.wait_for_function(MORE_BOT_MESSAGES, arg=before)
     wait_for_answer(page, 3)
     assert log.evaluate("e => e.scrollTop") < 50
