@@ -11,11 +11,9 @@ STAMP_VENV := $(VENV)/.installed
 STAMP_NLP := build/spacy/da_forlob/meta.json
 STAMP_KB := var/kb.version
 STAMP_MODEL := models/.trained
-STAMP_BROWSER := var/.browser
-STAMP_NGINX := var/.nginx
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run chat cluster test kb kb-validate kb-search kb-show train benchmark purge clean
+.PHONY: help setup run chat cluster test test-fast lint format system-deps kb kb-validate kb-search kb-show train benchmark purge clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,16 +29,15 @@ $(STAMP_VENV): pyproject.toml constraints.txt
 # The pipeline's entity ruler reads only the places, diagnoses and organisations: editing a topic does not
 # rebuild it (so `make kb` after an editor's change is the KB build alone)
 NLP_CONTENT := $(addprefix knowledge_base/content/,municipalities.yml diagnoses.yml organisations.yml)
-$(STAMP_NLP): $(STAMP_VENV) $(NLP_CONTENT) $(wildcard bot/nlp/*.py) knowledge_base/content.py knowledge_base/text.py
+$(STAMP_NLP): $(STAMP_VENV) $(NLP_CONTENT) bot/ops/spacy_pipeline.py knowledge_base/content.py knowledge_base/text.py
 	$(PY) -m bot nlp build
 
-$(STAMP_KB): $(STAMP_VENV) $(STAMP_NLP) $(CONTENT) $(wildcard knowledge_base/*.py) bot/privacy/names.py
-	$(PY) -m bot.privacy.names && $(PY) -m bot kb build
+$(STAMP_KB): $(STAMP_VENV) $(STAMP_NLP) $(CONTENT) $(wildcard knowledge_base/*.py) bot/ops/names.py
+	$(PY) -m bot.ops.names && $(PY) -m bot kb build
 
 $(STAMP_MODEL): $(STAMP_NLP) $(TRAINING_DATA) $(CONTENT)
 	$(PY) -m bot train
 
-# Browser tests use Debian's headless Chromium; install it where we may (root), otherwise say how.
 # The browser tests use axe-core and rasa-webchat from npm (package-lock.json), reinstalled when the lock
 # file changes or node_modules is gone; without npm those tests skip (fail under REQUIRE_SERVICES=1).
 NPM_STAMP := node_modules/.package-lock.json
@@ -48,20 +45,17 @@ $(NPM_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; \
 		else echo "Note: npm is missing; install Node.js/npm for the browser tests (axe-core, rasa-webchat)." >&2; fi
 
-$(STAMP_BROWSER): $(NPM_STAMP)
-	@mkdir -p var
-	@command -v chromium >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-		else echo "Note: install Chromium (e.g. 'sudo apt-get install chromium') for the browser tests." >&2; fi; }
-	@touch $@
-
-# The scale-out (`make cluster`, tests/test_cluster.py) runs Debian's nginx as our own process; install it where we may.
-$(STAMP_NGINX):
-	@mkdir -p var
-	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; \
-		else echo "Note: install nginx (e.g. 'sudo apt-get install nginx') for make cluster and its tests." >&2; fi; }
-	@touch $@
+# Debian's Chromium (the browser tests) and nginx (make cluster and its tests) are system packages: installed
+# by `make system-deps` (as root, or through sudo), never by `make test`; the tests that need them skip with a
+# reason where they are missing (and fail under REQUIRE_SERVICES=1, as in .ci/run).
+SYSTEM_PACKAGES := chromium nginx
+system-deps: ## Install the system packages the browser and cluster tests use (Debian: chromium, nginx)
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	if [ -z "$$missing" ]; then echo "System packages present: $(SYSTEM_PACKAGES)"; exit 0; fi; \
+	sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	command -v apt-get >/dev/null 2>&1 || { echo "Install$$missing with your package manager." >&2; exit 1; }; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq$$missing >/dev/null
 
 setup: $(STAMP_MODEL) $(STAMP_KB) ## Install, build the Danish pipeline and the KB, train if data changed
 
@@ -71,11 +65,23 @@ run: setup ## Start the assistant (action server, Rasa with REST/socket.io/Slack
 chat: setup ## Talk to the assistant in the terminal
 	$(PY) -m bot chat
 
-cluster: setup $(STAMP_NGINX) ## Start N replicas behind nginx on PostgreSQL + Redis: make cluster REPLICAS=3 (default 2)
+cluster: setup ## Start N replicas behind nginx on PostgreSQL + Redis: make cluster REPLICAS=3 (default 2)
 	$(PY) -m bot cluster --replicas $(or $(REPLICAS),2)
 
-test: setup $(STAMP_BROWSER) $(STAMP_NGINX) ## Run the whole test suite (what .ci/run calls)
+test: setup $(NPM_STAMP) ## Run the whole test suite (what .ci/run calls, after system-deps and lint)
 	$(PY) -m pytest -q -rs
+
+test-fast: $(STAMP_KB) ## The tests without Rasa training, browser or services (a couple of minutes)
+	$(PY) -m pytest -q -rs -m "not rasa and not services and not browser and not slow"
+
+lint: $(STAMP_VENV) ## ruff (lint and format check) on the tree, mypy on knowledge_base/ and core/
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy knowledge_base core
+
+format: $(STAMP_VENV) ## Format the tree and apply ruff's safe fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 kb-validate: $(STAMP_VENV) ## Validate the knowledge-base YAML without building
 	$(PY) -m bot kb validate

@@ -19,6 +19,7 @@ the situation and asks in the same breath) comes here. In order:
 9. a confident match is answered: the question entry when one fits, else the topic's overview;
 10. otherwise "Mente du …?" with the likeliest topics, and after two misses in a row a human.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,28 +29,28 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
-from actions.answers import (answer_message, feedback_message, overview_message, question_message,
-                             topic_button)
+from actions.answers import answer_message, feedback_message, overview_message, question_message, topic_button
 from actions.base import KnowledgeAction
 from actions.context import acknowledgement, only_context, tells_more_than_age, tells_situation
 from actions.handoff import distress_message, handoff_message
 from actions.organisations import named_organisation_message, referral_message
 from actions.regions import region_message
-from actions.replies import payload, text as bot_text
-from bot.checklists import read_conversation
+from core.conversation import read_conversation
+from core.replies import payload
+from core.replies import text as bot_text
 from knowledge_base.referral import find_organisations
 from knowledge_base.store import KnowledgeBase
 from knowledge_base.text import clean, fold, looks_english, words
 
-ANSWER_CONFIDENCE = 0.3       # a topic this likely is answered (chosen on tests/data/dev.yml: benchmarks/tune.py;
-                              # 0.25 was tried: see benchmarks/results/nlu.md)
-QUESTION_SCORE_MIN = -0.25    # a question entry answers when its own SVM scores the message at least this
-                              # (0 is that SVM's boundary; a little below it, the entry still fits best)
-CLARIFY_CONFIDENCE = 0.15     # below this, nothing is offered as "Mente du …?"
-DOMAIN_MIN = 0.6              # below this the message is not about our domain (dev.yml, as above)
-RASA_OUT_OF_SCOPE = 0.6       # Rasa's own out_of_scope this sure …
-RASA_DISTRESS = 0.6           # Rasa's express_distress this sure is answered as distress
-MATCH_OVERRULES_RASA = 0.8    # … is overruled only by a match this sure
+ANSWER_CONFIDENCE = 0.3  # a topic this likely is answered (chosen on tests/data/dev.yml: benchmarks/tune.py;
+# 0.25 was tried: see benchmarks/results/nlu.md)
+QUESTION_SCORE_MIN = -0.25  # a question entry answers when its own SVM scores the message at least this
+# (0 is that SVM's boundary; a little below it, the entry still fits best)
+CLARIFY_CONFIDENCE = 0.15  # below this, nothing is offered as "Mente du …?"
+DOMAIN_MIN = 0.6  # below this the message is not about our domain (dev.yml, as above)
+RASA_OUT_OF_SCOPE = 0.6  # Rasa's own out_of_scope this sure …
+RASA_DISTRESS = 0.6  # Rasa's express_distress this sure is answered as distress
+MATCH_OVERRULES_RASA = 0.8  # … is overruled only by a match this sure
 CLARIFY_OPTIONS = 3
 # a short message that refers back ("kan jeg klage over det?", "og hvis de siger nej?") after a topic was
 # answered is read in the light of the question before it; the domain score of such a message says little
@@ -64,23 +65,32 @@ SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 # a question word anywhere ("… hvem bevilger det"); "hvor" only where a clause starts, since it is also a
 # relative word in statements ("der hvor vi bor")
 QUESTION_WORD = re.compile(r"\b(hvad|hvordan|hvem|hvornår|hvorfor|hvilke[nt]?)\b", re.IGNORECASE)
-QUESTION_START = re.compile(r"(^|[,.;:–-]\s*|\bog\s+)(hvor|"
-                            # a yes/no question puts the verb first and its subject right after ("må hun …",
-                            # "kan vi …", "er der …"); chat Danish also drops the subject of a statement ("har en
-                            # sjælden sygdom og …"), so the subject is required
-                            r"(må|kan|skal|er|har|bliver|får|vil|bør|gør|plejer|ved|kunne|skulle|ville|burde) "
-                            r"(jeg|vi|man|i|du|hun|han|de|det|der|min|mit|mine|vores|hans|hendes|deres|barnet|"
-                            r"kommunen|skolen|dette|disse|\w+s)|"
-                            r"(gælder|findes|dækker|koster|betaler|hjælper|tæller|hører|ligger|passer))\b",
-                            re.IGNORECASE)
+QUESTION_START = re.compile(
+    r"(^|[,.;:–-]\s*|\bog\s+)(hvor|"
+    # a yes/no question puts the verb first and its subject right after ("må hun …",
+    # "kan vi …", "er der …"); chat Danish also drops the subject of a statement ("har en
+    # sjælden sygdom og …"), so the subject is required
+    r"(må|kan|skal|er|har|bliver|får|vil|bør|gør|plejer|ved|kunne|skulle|ville|burde) "
+    r"(jeg|vi|man|i|du|hun|han|de|det|der|min|mit|mine|vores|hans|hendes|deres|barnet|"
+    r"kommunen|skolen|dette|disse|\w+s)|"
+    r"(gælder|findes|dækker|koster|betaler|hjælper|tæller|hører|ligger|passer))\b",
+    re.IGNORECASE,
+)
 # someone the sentence is about: the writer, the family, the child, the professional's "vi"
-TELLER = re.compile(r"\b(jeg|vi|min|mit|mine|vores|han|hun|de|barnet|eleven|borgeren)\b"
-                    # chat Danish drops the subject: "er 17 og har Pompe", "hej, er lærer for en dreng …"
-                    r"|^(hej\W*\s*)?(og\s+)?(er|har|holder|arbejder|sidder|bor)\b", re.IGNORECASE)
+TELLER = re.compile(
+    r"\b(jeg|vi|min|mit|mine|vores|han|hun|de|barnet|eleven|borgeren)\b"
+    # chat Danish drops the subject: "er 17 og har Pompe", "hej, er lærer for en dreng …"
+    r"|^(hej\W*\s*)?(og\s+)?(er|har|holder|arbejder|sidder|bor)\b",
+    re.IGNORECASE,
+)
 STATEMENT_WORDS = 25
 # asking without a question mark: "jeg vil gerne vide mere om …", "fortæl om …", "vi har brug for hjælp til …"
-REQUEST = re.compile(r"\b((jeg|vi) (vil|ville) gerne|(vil|ville) (jeg|vi) gerne|huskeliste|tjekliste|checkliste|(jeg|vi) (mangler|søger|leder efter)|har brug for|"
-                     r"fortæl|forklar|giv (mig|os)|send (mig|os)|lav (en|mig|os)|hjælp (mig|os|til))\b", re.IGNORECASE)
+REQUEST = re.compile(
+    r"\b((jeg|vi) (vil|ville) gerne|(vil|ville) (jeg|vi) gerne|huskeliste|tjekliste|checkliste|"
+    r"(jeg|vi) (mangler|søger|leder efter)|har brug for|"
+    r"fortæl|forklar|giv (mig|os)|send (mig|os)|lav (en|mig|os)|hjælp (mig|os|til))\b",
+    re.IGNORECASE,
+)
 
 
 def intent_name(latest: dict) -> str | None:
@@ -100,7 +110,11 @@ def question_parts(text: str) -> list[str]:
     sentences = [s.strip() for s in SENTENCE.split(text) if s.strip()]
     asked = [i for i, s in enumerate(sentences) if s.endswith("?")][-2:] or list(range(len(sentences)))[-2:]
     first = asked[0]
-    return [" ".join(sentences[i] for i in asked), " ".join(sentences[max(0, first - 1):asked[-1] + 1]), text]
+    return [
+        " ".join(sentences[i] for i in asked),
+        " ".join(sentences[max(0, first - 1) : asked[-1] + 1]),
+        text,
+    ]
 
 
 def best_match(kb: KnowledgeBase, parts: list[str]):
@@ -127,8 +141,12 @@ def previous_question(tracker: Tracker) -> str | None:
 def follow_up_match(kb: KnowledgeBase, tracker: Tracker, asked: str, match):
     """For a short message that refers back after an answer: the match, read together with the question
     before it when alone it is no confident topic; None when the message is no such follow-up."""
-    if not (tracker.get_slot(slots.TOPIC) and len(asked.split()) <= FOLLOW_UP_WORDS
-            and REFERS_BACK.search(asked) and match.domain >= FOLLOW_UP_DOMAIN_MIN):
+    if not (
+        tracker.get_slot(slots.TOPIC)
+        and len(asked.split()) <= FOLLOW_UP_WORDS
+        and REFERS_BACK.search(asked)
+        and match.domain >= FOLLOW_UP_DOMAIN_MIN
+    ):
         return None
     if match.topic and match.confidence >= ANSWER_CONFIDENCE:
         return match
@@ -140,30 +158,42 @@ def follow_up_match(kb: KnowledgeBase, tracker: Tracker, asked: str, match):
 def said_anything_before(tracker: Tracker) -> bool:
     """Whether the user wrote any text in this session before the latest message."""
     events = tracker.events
-    starts = [i for i, e in enumerate(events) if e.get("event") == "action" and e.get("name") == "action_session_start"]
-    users = [e for e in events[(starts[-1] if starts else 0):] if e.get("event") == "user"]
+    starts = [
+        i
+        for i, e in enumerate(events)
+        if e.get("event") == "action" and e.get("name") == "action_session_start"
+    ]
+    users = [e for e in events[(starts[-1] if starts else 0) :] if e.get("event") == "user"]
     return any(clean(e.get("text") or "") for e in users[:-1])
 
 
 def asks_something(text: str) -> bool:
     """Whether a message that tells the situation also asks a question, or asks for something."""
-    return "?" in text or bool(QUESTION_START.search(text) or QUESTION_WORD.search(text) or REQUEST.search(text))
+    return "?" in text or bool(
+        QUESTION_START.search(text) or QUESTION_WORD.search(text) or REQUEST.search(text)
+    )
 
 
 def only_tells(kb: KnowledgeBase, tracker: Tracker, text: str) -> bool:
     """A short message that tells the situation in a sentence about someone ("vores søn på 10 har NCL", "jeg
     sidder på voksenhandicap i Silkeborg") and asks nothing; not a search-like phrase ("viden om Williams
     syndrom") and not a long story, which is answered by what it is about."""
-    return (len(text.split()) <= STATEMENT_WORDS and not asks_something(text) and tells_situation(kb, tracker)
-            # a sentence about someone, or the bare situation ("bor i Næstved", an answer to "hvor bor I?")
-            and bool(TELLER.search(text) or only_context(tracker)))
+    return (
+        len(text.split()) <= STATEMENT_WORDS
+        and not asks_something(text)
+        and tells_situation(kb, tracker)
+        # a sentence about someone, or the bare situation ("bor i Næstved", an answer to "hvor bor I?")
+        and bool(TELLER.search(text) or only_context(tracker))
+    )
 
 
 def wants_organisations(kb: KnowledgeBase, text: str) -> bool:
     """The phrases in referral.yml (`asks`) that mean "who can we contact?"."""
     said = " " + " ".join(fold(w) for w in words(text)) + " "  # punctuation does not matter: "nogen, der"
-    return any(f" {' '.join(fold(w) for w in words(phrase))} " in said
-               for phrase in kb.referral_routes.get("asks") or [])
+    return any(
+        f" {' '.join(fold(w) for w in words(phrase))} " in said
+        for phrase in kb.referral_routes.get("asks") or []
+    )
 
 
 def out_of_domain(dispatcher: CollectingDispatcher, text: str, region: str | None) -> list:
@@ -173,19 +203,38 @@ def out_of_domain(dispatcher: CollectingDispatcher, text: str, region: str | Non
     return [SlotSet(slots.MISSES, 0.0)]
 
 
-def answer_events(kb: KnowledgeBase, dispatcher: CollectingDispatcher, tracker: Tracker, topic_id: str,
-                  question_id: str | None = None, intro: str | None = None) -> list:
+def answer_events(
+    kb: KnowledgeBase,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    topic_id: str,
+    question_id: str | None = None,
+    intro: str | None = None,
+) -> list:
     """Utter the answer (a question entry, or the topic's overview) and the feedback question; remember the
     topic, reset the miss counter. From the second answer on, the answer offers the meeting checklist."""
     audience = tracker.get_slot(slots.ROLE) or slots.DEFAULT_AUDIENCE
     region = tracker.get_slot(slots.REGION)
     offer_checklist = read_conversation(tracker.events).answers >= 1
     if question_id:
-        message = question_message(kb, question_id, audience, life_phase=tracker.get_slot(slots.LIFE_PHASE),
-                                   region=region, offer_checklist=offer_checklist)
+        message = question_message(
+            kb,
+            question_id,
+            audience,
+            life_phase=tracker.get_slot(slots.LIFE_PHASE),
+            region=region,
+            offer_checklist=offer_checklist,
+        )
     else:
-        message = answer_message(kb, topic_id, audience, life_phase=tracker.get_slot(slots.LIFE_PHASE),
-                                 region=region, intro=intro, offer_checklist=offer_checklist)
+        message = answer_message(
+            kb,
+            topic_id,
+            audience,
+            life_phase=tracker.get_slot(slots.LIFE_PHASE),
+            region=region,
+            intro=intro,
+            offer_checklist=offer_checklist,
+        )
     dispatcher.utter_message(**message)
     dispatcher.utter_message(**feedback_message())
     return [SlotSet(slots.TOPIC, topic_id), SlotSet(slots.MISSES, 0.0)]
@@ -195,8 +244,11 @@ def missed(kb: KnowledgeBase, dispatcher: CollectingDispatcher, tracker: Tracker
     """A message we could not answer: `reply()` says so, and the second miss in a row offers a person."""
     misses = int(tracker.get_slot(slots.MISSES) or 0) + 1
     if misses >= MISSES_BEFORE_HANDOFF:
-        dispatcher.utter_message(**handoff_message(kb, intro=bot_text("handoff_after_misses"),
-                                                   region=tracker.get_slot(slots.REGION)))
+        dispatcher.utter_message(
+            **handoff_message(
+                kb, intro=bot_text("handoff_after_misses"), region=tracker.get_slot(slots.REGION)
+            )
+        )
         return [SlotSet(slots.MISSES, 0.0)]
     reply()
     return [SlotSet(slots.MISSES, float(misses))]
@@ -220,13 +272,22 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
             # first thing a visitor reads is the greeting, as if the client had sent /greet
             dispatcher.utter_message(response="utter_greet")
             return []
-        dispatcher.utter_message(text=bot_text("empty_message"), json_message=payload("fallback", region=region))
+        dispatcher.utter_message(
+            text=bot_text("empty_message"), json_message=payload("fallback", region=region)
+        )
         return []
     if text.startswith("/"):  # a payload no button of ours sends: a miss like any other
-        return missed(kb, dispatcher, tracker, lambda: dispatcher.utter_message(
-            text=bot_text("empty_message"), json_message=payload("fallback", region=region)))
-    if kb.distress_in(text) or (intent_name(latest) == "express_distress"
-                                and intent_confidence(latest) >= RASA_DISTRESS):
+        return missed(
+            kb,
+            dispatcher,
+            tracker,
+            lambda: dispatcher.utter_message(
+                text=bot_text("empty_message"), json_message=payload("fallback", region=region)
+            ),
+        )
+    if kb.distress_in(text) or (
+        intent_name(latest) == "express_distress" and intent_confidence(latest) >= RASA_DISTRESS
+    ):
         # never a topic text first to someone who cannot go on
         dispatcher.utter_message(**distress_message(kb, region=region))
         return [SlotSet(slots.MISSES, 0.0)]
@@ -236,8 +297,8 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
         match = kb.match(text)
         ours = match.domain >= DOMAIN_MIN and bool(match.topic or match.overview)
         if kb.outside_domain(text) or not (ours or only_context(tracker) or tells_more_than_age(kb, tracker)):
-            # "min far er 67 og skal have en trappelift", "vores pige på 8 er bange for mørke": an age is told,
-            # but what the message is about lies outside what we know
+            # "min far er 67 og skal have en trappelift", "vores pige på 8 er bange for mørke": an age is
+            # told, but what the message is about lies outside what we know
             return out_of_domain(dispatcher, text, region)
         topic = match.topic if match.domain >= DOMAIN_MIN and match.confidence >= ANSWER_CONFIDENCE else None
         dispatcher.utter_message(**acknowledgement(kb, tracker, topic))
@@ -257,23 +318,37 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
     if follow_up:
         match = follow_up
     domain_min = FOLLOW_UP_DOMAIN_MIN if follow_up else DOMAIN_MIN
-    in_domain = (match.domain >= domain_min and (match.topic or match.overview)
-                 and not (rasa_says_off and match.confidence < MATCH_OVERRULES_RASA))
+    in_domain = (
+        match.domain >= domain_min
+        and (match.topic or match.overview)
+        and not (rasa_says_off and match.confidence < MATCH_OVERRULES_RASA)
+    )
     organisations_wanted = wants_organisations(kb, asked)
     if outside or (not in_domain and not organisations_wanted):
         return out_of_domain(dispatcher, asked, region)
     if organisations_wanted:
-        referral = find_organisations(kb, text=asked, diagnosis_id=tracker.get_slot(slots.DIAGNOSIS),
-                                      topic_id=tracker.get_slot(slots.TOPIC), audience=audience,
-                                      age=tracker.get_slot(slots.AGE))
+        referral = find_organisations(
+            kb,
+            text=asked,
+            diagnosis_id=tracker.get_slot(slots.DIAGNOSIS),
+            topic_id=tracker.get_slot(slots.TOPIC),
+            audience=audience,
+            age=tracker.get_slot(slots.AGE),
+        )
         dispatcher.utter_message(**referral_message(kb, referral, tracker))
         return []
     if match.overview:
         diagnosis_id = tracker.get_slot(slots.DIAGNOSIS)
-        dispatcher.utter_message(**overview_message(
-            kb, audience=audience, life_phase=tracker.get_slot(slots.LIFE_PHASE),
-            diagnosis=kb.diagnosis(diagnosis_id) if diagnosis_id else None, region=region,
-            starter_topics=STARTER_TOPICS))
+        dispatcher.utter_message(
+            **overview_message(
+                kb,
+                audience=audience,
+                life_phase=tracker.get_slot(slots.LIFE_PHASE),
+                diagnosis=kb.diagnosis(diagnosis_id) if diagnosis_id else None,
+                region=region,
+                starter_topics=STARTER_TOPICS,
+            )
+        )
         return []
     if match.confidence >= ANSWER_CONFIDENCE:
         question = match.question if match.question_score >= QUESTION_SCORE_MIN else None
@@ -282,12 +357,17 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
 
     def ask_back() -> None:
         if options:
-            dispatcher.utter_message(text=bot_text("clarify"), buttons=[topic_button(kb, t) for t in options],
-                                     json_message=payload("clarify", region=region))
+            dispatcher.utter_message(
+                text=bot_text("clarify"),
+                buttons=[topic_button(kb, t) for t in options],
+                json_message=payload("clarify", region=region),
+            )
         else:
-            dispatcher.utter_message(text=bot_text("no_answer"),
-                                     buttons=[topic_button(kb, t) for t in STARTER_TOPICS],
-                                     json_message=payload("fallback", region=region))
+            dispatcher.utter_message(
+                text=bot_text("no_answer"),
+                buttons=[topic_button(kb, t) for t in STARTER_TOPICS],
+                json_message=payload("fallback", region=region),
+            )
 
     return missed(kb, dispatcher, tracker, ask_back)
 

@@ -11,10 +11,11 @@ Usage:
             dispatcher.utter_message(text=..., json_message=payload("answer", topic="1.6"))
             return []
 
-`run` calls `respond` (kept as the one place to add checks every action shares). Tests hand a KnowledgeBase to the constructor; the action server constructs
-actions without arguments, and they then share one KnowledgeBase read from the configured database,
-refreshed when it is rebuilt.
+`run` calls `respond` (kept as the one place to add checks every action shares). Tests hand a KnowledgeBase to
+the constructor; the action server constructs actions without arguments, and they then share one KnowledgeBase
+read from the configured database, refreshed when it is rebuilt.
 """
+
 from __future__ import annotations
 
 import time
@@ -24,7 +25,7 @@ from functools import lru_cache
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.config import load_settings
+from core.config import load_settings
 from knowledge_base.store import KnowledgeBase
 
 REFRESH_SECONDS = 5.0

@@ -2,9 +2,11 @@
 
 `action_validate_slot_mappings` runs after every user message (Rasa 3): a municipality entity becomes the
 canonical name plus its region on today's date, a diagnosis becomes its KB id, an age becomes a number
-and a life phase ("fylder 18 til foråret" is 17 today), and "jeg er 17" makes the writer a young person. Who writes comes from the phrases in roles.yml, else,
-while the conversation has no role, from the voice of the message (the KB's role classifier).
+and a life phase ("fylder 18 til foråret" is 17 today), and "jeg er 17" makes the writer a young person. Who
+writes comes from the phrases in roles.yml, else, while the conversation has no role, from the voice of the
+message (the KB's role classifier).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,15 +14,15 @@ import re
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 
 from actions import slots
+from actions.answers import topic_button
 from actions.base import KnowledgeMixin
 from actions.organisations import referral_message
-from actions.answers import topic_button
-from actions.replies import payload, text as bot_text
-from bot.privacy.redaction import redact
+from core.redaction import redact
+from core.replies import payload
+from core.replies import text as bot_text
 from knowledge_base.referral import Referral
 from knowledge_base.store import KnowledgeBase
 from knowledge_base.text import terms
@@ -32,11 +34,16 @@ ROLE_CONFIDENCE = 0.6
 VOICED_ROLES = ("fagperson", "ung")
 CONTEXT_ENTITIES = {"municipality", "age", "diagnosis", "role"}
 SELF_AGE = re.compile(r"\bjeg er (\d{1,2})\b", re.IGNORECASE)
-AGE_IN_TEXT = re.compile(r"\b(?:fylder(?: snart)?|er) (\d{1,2})(?: år)?\b"
-                         r"(?! ?(?:uger?|dage?|måned|timer?|minutter|kr|%|gange|procent))", re.IGNORECASE)
+AGE_IN_TEXT = re.compile(
+    r"\b(?:fylder(?: snart)?|er) (\d{1,2})(?: år)?\b"
+    r"(?! ?(?:uger?|dage?|måned|timer?|minutter|kr|%|gange|procent))",
+    re.IGNORECASE,
+)
 TURNS = re.compile(r"\bfylder (?:snart )?(\d{1,2})\b", re.IGNORECASE)
-PLACE_PHRASE = re.compile(r"\b(?:bor (?:i|på)|flyttet til|kommune(?:n)? er|fra) ([A-ZÆØÅa-zæøå][\wæøåÆØÅ-]{2,})"
-                          r"|\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,}) [Kk]ommune\b")
+PLACE_PHRASE = re.compile(
+    r"\b(?:bor (?:i|på)|flyttet til|kommune(?:n)? er|fra) ([A-ZÆØÅa-zæøå][\wæøåÆØÅ-]{2,})"
+    r"|\b([A-ZÆØÅ][\wæøåÆØÅ-]{2,}) [Kk]ommune\b"
+)
 ROLE_NAMES = {"foraelder": "forælder", "fagperson": "fagperson", "ung": "ung"}
 # What the privacy note ("Jeg gemmer ikke CPR-numre, telefonnumre eller e-mailadresser") is about. Names and
 # addresses are redacted before storage too, but they are found by context and are common in a family's
@@ -56,10 +63,16 @@ class ValidateSlotMappings(KnowledgeMixin, ValidationAction):
         stated = AGE_IN_TEXT.search(text)
         if stated and not any(e.get("name") == slots.AGE for e in events):
             # the CRF's age is learned and can miss "fylder 18 til foråret"; the plain wording is a safe net
-            events += [SlotSet(name, value) for name, value in
-                       self.validate_age(stated.group(1), dispatcher, tracker, domain).items()]
+            events += [
+                SlotSet(name, value)
+                for name, value in self.validate_age(stated.group(1), dispatcher, tracker, domain).items()
+            ]
         role = self.kb.role_in(text)  # the writer's own words (roles.yml) say more than one extracted word
-        if not role and not tracker.get_slot(slots.ROLE) and not any(e.get("name") == slots.ROLE for e in events):
+        if (
+            not role
+            and not tracker.get_slot(slots.ROLE)
+            and not any(e.get("name") == slots.ROLE for e in events)
+        ):
             role = voiced_role(self.kb, text)
         if role:
             # always sent: rasa_sdk has already applied this turn's events to `tracker`, so comparing with
@@ -119,8 +132,12 @@ def tells_situation(kb: KnowledgeBase, tracker: Tracker) -> bool:
 
 
 # words that only frame the situation ("min søn er 10", "hun er 6 uger gammel", "hej, vi bor i …"), as lemmas
-FRAMING = frozenset(terms("hej hejsa goddag søn datter barn børn dreng pige baby tvilling bror søster "
-                          "år uge måned dag gammel gamle bo bor boede hedde"))
+FRAMING = frozenset(
+    terms(
+        "hej hejsa goddag søn datter barn børn dreng pige baby tvilling bror søster "
+        "år uge måned dag gammel gamle bo bor boede hedde"
+    )
+)
 
 
 def only_context(tracker: Tracker) -> bool:
@@ -144,7 +161,9 @@ def tells_more_than_age(kb: KnowledgeBase, tracker: Tracker) -> bool:
     på 8 er bange for mørke" is about any child)."""
     text = tracker.latest_message.get("text") or ""
     told = {e.get("entity") for e in tracker.latest_message.get("entities") or []} - {"age", "role"}
-    return bool(told & CONTEXT_ENTITIES or unknown_place(kb, tracker) or kb.role_in(text) in ("fagperson", "ung"))
+    return bool(
+        told & CONTEXT_ENTITIES or unknown_place(kb, tracker) or kb.role_in(text) in ("fagperson", "ung")
+    )
 
 
 def acknowledgement(kb: KnowledgeBase, tracker: Tracker, topic_id: str | None = None) -> dict:
@@ -173,8 +192,11 @@ def acknowledgement(kb: KnowledgeBase, tracker: Tracker, topic_id: str | None = 
         return {"text": bot_text("context_nothing"), "json_message": payload("clarify", region=region)}
     buttons = [topic_button(kb, topic_id)] if topic_id and kb.topic(topic_id) else []
     buttons.append({"title": bot_text("button_find_organisations"), "payload": "/find_organisation"})
-    return {"text": bot_text("context_ack", facts=", ".join(facts)), "buttons": buttons,
-            "json_message": payload("smalltalk", region=region, audience=role)}
+    return {
+        "text": bot_text("context_ack", facts=", ".join(facts)),
+        "buttons": buttons,
+        "json_message": payload("smalltalk", region=region, audience=role),
+    }
 
 
 def unknown_place(kb: KnowledgeBase, tracker: Tracker) -> str | None:

@@ -1,11 +1,13 @@
-""""Start forfra": forgets everything the user told (role, age, municipality, diagnosis, topic)."""
+""" "Start forfra": forgets everything the user told (role, age, municipality, diagnosis, topic)."""
+
 from __future__ import annotations
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import AllSlotsReset
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.replies import payload, text as bot_text
+from core.replies import payload
+from core.replies import text as bot_text
 
 
 class ActionStartOver(Action):

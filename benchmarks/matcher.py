@@ -4,6 +4,7 @@ top-1/top-3 accuracy, p50/p95/p99 latency per message, and the time `make kb` sp
 Run: `make benchmark` (or `python -m benchmarks.matcher [--misses]`). Builds the KB into a temporary
 SQLite file from the committed content, so it measures exactly what is in the repo.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.config import load_settings
+from core.config import load_settings
 from knowledge_base import KnowledgeBase, build_database
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "kb_questions.yml"
@@ -37,8 +38,13 @@ def evaluate(kb: KnowledgeBase, questions: list[dict]) -> dict:
         top3 += item["topic"] in ids
         if ids[:1] != [item["topic"]]:
             misses.append((item["q"], item["topic"], ids))
-    return {"n": len(questions), "top1": top1 / len(questions), "top3": top3 / len(questions),
-            "misses": misses, "latencies": latencies}
+    return {
+        "n": len(questions),
+        "top1": top1 / len(questions),
+        "top3": top3 / len(questions),
+        "misses": misses,
+        "latencies": latencies,
+    }
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -62,13 +68,18 @@ def main() -> None:
         latencies = []
         for _ in range(args.rounds):
             latencies += evaluate(kb, questions)["latencies"]
-    print(f"KB built in {build_seconds:.1f} s in this process (validation, matcher training, database; "
-          f"`make kb` adds the spaCy pipeline and start-up; target ≤ 30 s)")
+    print(
+        f"KB built in {build_seconds:.1f} s in this process (validation, matcher training, database; "
+        f"`make kb` adds the spaCy pipeline and start-up; target ≤ 30 s)"
+    )
     print(f"matcher on {result['n']} questions (version {kb.version})")
     print(f"  top-1 accuracy: {result['top1']:.3f}   (target ≥ 0.85)")
     print(f"  top-3 accuracy: {result['top3']:.3f}   (target ≥ 0.95)")
-    print(f"  latency over {len(latencies)} queries: p50 {statistics.median(latencies):.2f} ms, "
-          f"p95 {percentile(latencies, 95):.2f} ms, p99 {percentile(latencies, 99):.2f} ms   (target p95 ≤ 20 ms)")
+    print(
+        f"  latency over {len(latencies)} queries: p50 {statistics.median(latencies):.2f} ms, "
+        f"p95 {percentile(latencies, 95):.2f} ms, p99 {percentile(latencies, 99):.2f} ms   "
+        "(target p95 ≤ 20 ms)"
+    )
     if args.misses:
         for question, expected, got in result["misses"]:
             print(f"  MISS {expected:<26} got {got}  «{question}»")

@@ -1,12 +1,13 @@
 """Understanding, end to end through the REST webhook: the independent evaluation set
-(tests/data/independent.yml and independent_new_topics.yml: right answer, role, region, out-of-domain rejection), the older held-out and
-off-topic sets scored the same way, entity accuracy, the matcher's time per message and one-message REST
-latency.
+(tests/data/independent.yml and independent_new_topics.yml: right answer, role, region, out-of-domain
+rejection), the older held-out and off-topic sets scored the same way, entity accuracy, the matcher's time per
+message and one-message REST latency.
 
 Run: `python -m benchmarks.nlu [--errors] [--only independent|older|dev] [--cross-validation]` (the 5-fold
 cross-validation of Rasa's intents retrains five times). Starts its own action and Rasa servers on free
 ports with a temporary tracker store.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,13 +19,12 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections import Counter, defaultdict
 from pathlib import Path
 
 import yaml
 
 from benchmarks.matcher import percentile
-from bot.config import ROOT, load_settings, rasa_environment
+from core.config import ROOT, load_settings, rasa_environment
 
 DATA = ROOT / "tests" / "data"
 # frozen, never trained on: the first set, and the cases written later for the content issue's new topics
@@ -48,50 +48,78 @@ def examples(path: Path) -> list[tuple[str, str]]:
 
 
 def independent_cases() -> list[dict]:
-    return [case for name in INDEPENDENT_FILES
-            for case in yaml.safe_load((DATA / name).read_text(encoding="utf-8"))["cases"]]
+    return [
+        case
+        for name in INDEPENDENT_FILES
+        for case in yaml.safe_load((DATA / name).read_text(encoding="utf-8"))["cases"]
+    ]
 
 
 def parse(base_url: str, text: str) -> dict:
-    request = urllib.request.Request(f"{base_url}/model/parse?token={TOKEN}", data=json.dumps({"text": text}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base_url}/model/parse?token={TOKEN}",
+        data=json.dumps({"text": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
 
 
 # The held-out set predates the matcher and is labelled with the topic intents of that time.
 OLD_TOPIC_INTENTS = {
-    "ask_vidensberedskab": "1.1", "ask_vidensflow": "1.2", "ask_tidlig_indsats": "1.3",
-    "ask_helhedsorienteret_forloeb": "1.4", "ask_koordinerende_funktion": "1.5", "ask_overgange": "1.6",
-    "ask_stoette_til_familien": "1.7", "ask_netvaerk": "1.8", "ask_aflastning": "aflastning",
-    "ask_diagnosebeskrivelser": "diagnosebeskrivelser", "ask_familievejledning": "familievejledning",
-    "ask_hjaelpemidler": "hjaelpemidler", "ask_klage": "klage", "ask_kontaktperson": "kontaktperson",
-    "ask_merudgifter": "merudgifter", "ask_overgang_voksenlivet": "overgang-til-voksenlivet",
-    "ask_sjaelden_definition": "sjaelden-definition", "ask_tabt_arbejdsfortjeneste": "tabt-arbejdsfortjeneste"}
-ACT_KINDS = {"find_organisation": "organisations", "request_human": "handoff", "request_checklist": "checklist",
-             "out_of_scope": "out_of_scope"}  # every other act (greet, thanks, inform, feedback …) is smalltalk
+    "ask_vidensberedskab": "1.1",
+    "ask_vidensflow": "1.2",
+    "ask_tidlig_indsats": "1.3",
+    "ask_helhedsorienteret_forloeb": "1.4",
+    "ask_koordinerende_funktion": "1.5",
+    "ask_overgange": "1.6",
+    "ask_stoette_til_familien": "1.7",
+    "ask_netvaerk": "1.8",
+    "ask_aflastning": "aflastning",
+    "ask_diagnosebeskrivelser": "diagnosebeskrivelser",
+    "ask_familievejledning": "familievejledning",
+    "ask_hjaelpemidler": "hjaelpemidler",
+    "ask_klage": "klage",
+    "ask_kontaktperson": "kontaktperson",
+    "ask_merudgifter": "merudgifter",
+    "ask_overgang_voksenlivet": "overgang-til-voksenlivet",
+    "ask_sjaelden_definition": "sjaelden-definition",
+    "ask_tabt_arbejdsfortjeneste": "tabt-arbejdsfortjeneste",
+}
+ACT_KINDS = {
+    "find_organisation": "organisations",
+    "request_human": "handoff",
+    "request_checklist": "checklist",
+    "out_of_scope": "out_of_scope",
+}  # every other act (greet, thanks, inform, feedback …) is smalltalk
 
 
 def holdout_cases(path: Path) -> list[dict]:
     """The older NLU sets as single-turn cases of the independent set's format."""
     cases = []
     for number, (text, intent) in enumerate(examples(path)):
-        expect = ({"kind": "answer", "topic": OLD_TOPIC_INTENTS[intent]} if intent in OLD_TOPIC_INTENTS
-                  else {"kind": ACT_KINDS.get(intent, "smalltalk")})
+        expect = (
+            {"kind": "answer", "topic": OLD_TOPIC_INTENTS[intent]}
+            if intent in OLD_TOPIC_INTENTS
+            else {"kind": ACT_KINDS.get(intent, "smalltalk")}
+        )
         cases.append({"id": f"{path.stem}-{number}", "turns": [{"text": text, "expect": expect}]})
     return cases
 
 
 def rest(base_url: str, sender: str, text: str) -> list[dict]:
     body = json.dumps({"sender": sender, "message": text}).encode()
-    request = urllib.request.Request(f"{base_url}/webhooks/rest/webhook", data=body,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
 
 
 def slots_of(base_url: str, sender: str) -> dict:
-    with urllib.request.urlopen(f"{base_url}/conversations/{sender}/tracker?token={TOKEN}", timeout=60) as response:
+    with urllib.request.urlopen(
+        f"{base_url}/conversations/{sender}/tracker?token={TOKEN}", timeout=60
+    ) as response:
         return json.loads(response.read()).get("slots") or {}
 
 
@@ -106,9 +134,16 @@ def run_cases(base_url: str, cases: list[dict], prefix: str) -> list[dict]:
             if "expect" not in turn:
                 continue
             custom = next((m["custom"] for m in messages if "custom" in m), {})
-            results.append({"case": case["id"], "text": turn["text"], "expect": turn["expect"], "got": custom,
-                            "role": slots_of(base_url, sender).get("role") if "role" in turn["expect"] else None,
-                            "reply": " | ".join(m.get("text", "")[:80] for m in messages if m.get("text"))})
+            results.append(
+                {
+                    "case": case["id"],
+                    "text": turn["text"],
+                    "expect": turn["expect"],
+                    "got": custom,
+                    "role": slots_of(base_url, sender).get("role") if "role" in turn["expect"] else None,
+                    "reply": " | ".join(m.get("text", "")[:80] for m in messages if m.get("text")),
+                }
+            )
     return results
 
 
@@ -142,14 +177,20 @@ def score(results: list[dict], kb, today) -> dict:
     # the role the answer was written for: the slot, or the parents' text the assistant uses when none is set
     roles = [{**r, "role": r["role"] or "foraelder"} for r in results if r["expect"].get("role")]
     places = [r for r in results if r["expect"].get("municipality")]
-    region_right = [r for r in places if r["got"].get("region") == kb.region_of(r["expect"]["municipality"], today)]
+    region_right = [
+        r for r in places if r["got"].get("region") == kb.region_of(r["expect"]["municipality"], today)
+    ]
     return {
-        "turns": len(results), "uncovered": len(results) - len(scored),
+        "turns": len(results),
+        "uncovered": len(results) - len(scored),
         "right": sum(right_answer(r["expect"], r["got"]) for r in scored) / max(1, len(scored)),
-        "right_in_domain": sum(right_answer(r["expect"], r["got"]) for r in in_domain) / max(1, len(in_domain)),
+        "right_in_domain": sum(right_answer(r["expect"], r["got"]) for r in in_domain)
+        / max(1, len(in_domain)),
         "in_domain": len(in_domain),
-        "role": sum(r["role"] == r["expect"]["role"] for r in roles) / max(1, len(roles)), "roles": len(roles),
-        "region": len(region_right) / max(1, len(places)), "places": len(places),
+        "role": sum(r["role"] == r["expect"]["role"] for r in roles) / max(1, len(roles)),
+        "roles": len(roles),
+        "region": len(region_right) / max(1, len(places)),
+        "places": len(places),
         "off": len(off),
         "off_rejected": sum(r["got"].get("kind") == "out_of_scope" for r in off) / max(1, len(off)),
         "off_as_topic": sum(r["got"].get("kind") == "answer" for r in off) / max(1, len(off)),
@@ -161,23 +202,32 @@ def score(results: list[dict], kb, today) -> dict:
 
 def print_score(name: str, figures: dict, errors: bool) -> None:
     print(f"{name}: {figures['turns']} scored turns ({figures['uncovered']} expect topics not in the KB yet)")
-    print(f"  right answer {figures['right']:.3f} (in-domain {figures['right_in_domain']:.3f} of {figures['in_domain']}; "
-          f"target ≥ 0.93)")
+    print(
+        f"  right answer {figures['right']:.3f} (in-domain {figures['right_in_domain']:.3f} of "
+        f"{figures['in_domain']}; target ≥ 0.93)"
+    )
     if figures["roles"]:
         print(f"  role right {figures['role']:.3f} of {figures['roles']} (target ≥ 0.95)")
     if figures["places"]:
         print(f"  region right {figures['region']:.3f} of {figures['places']} (target ≥ 0.98)")
     if figures["off"]:
-        print(f"  out of domain: rejected {figures['off_rejected']:.3f}, answered as a topic {figures['off_as_topic']:.3f} "
-              f"of {figures['off']} (targets ≥ 0.95 / ≤ 0.02)")
+        print(
+            f"  out of domain: rejected {figures['off_rejected']:.3f}, answered as a topic "
+            f"{figures['off_as_topic']:.3f} of {figures['off']} (targets ≥ 0.95 / ≤ 0.02)"
+        )
     if errors:
         for r in figures["misses"]:
-            print(f"    MISS want {r['expect']} got {r['got'].get('kind')}/{r['got'].get('topic')}/"
-                  f"{r['got'].get('question')} «{r['text'][:120]}»")
+            print(
+                f"    MISS want {r['expect']} got {r['got'].get('kind')}/{r['got'].get('topic')}/"
+                f"{r['got'].get('question')} «{r['text'][:120]}»"
+            )
         for r in figures["role_misses"]:
             print(f"    ROLE want {r['expect']['role']} got {r['role']} «{r['text'][:120]}»")
         for r in figures["region_misses"]:
-            print(f"    REGION want {r['expect']['municipality']} got {r['got'].get('region')} «{r['text'][:120]}»")
+            print(
+                f"    REGION want {r['expect']['municipality']} got {r['got'].get('region')} "
+                f"«{r['text'][:120]}»"
+            )
 
 
 def matcher_latency(kb, texts: list[str]) -> list[float]:
@@ -212,8 +262,9 @@ def rest_latency(base_url: str, rounds: int = 60) -> list[float]:
     timings = []
     for i in range(rounds):
         body = json.dumps({"sender": f"bench-{i % 5}", "message": "hvad er aflastning"}).encode()
-        request = urllib.request.Request(f"{base_url}/webhooks/rest/webhook", data=body,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{base_url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+        )
         started = time.perf_counter()
         with urllib.request.urlopen(request, timeout=60) as response:
             response.read()
@@ -225,16 +276,41 @@ def cross_validation() -> None:
     """Rasa's 5-fold cross-validation. Rasa's own "macro avg" also averages in `nlu_fallback`, a label
     no example has (F1 0 by definition), so the macro-F1 over the real intents is printed too."""
     with tempfile.TemporaryDirectory() as out:
-        subprocess.run([sys.executable, "-m", "rasa", "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml",
-                        "--cross-validation", "--folds", "5", "--out", out], cwd=ROOT, check=True,
-                       env=rasa_environment(load_settings()), capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "test",
+                "nlu",
+                "--nlu",
+                "data/nlu",
+                "--config",
+                "config.yml",
+                "--cross-validation",
+                "--folds",
+                "5",
+                "--out",
+                out,
+            ],
+            cwd=ROOT,
+            check=True,
+            env=rasa_environment(load_settings()),
+            capture_output=True,
+        )
         report = json.loads((Path(out) / "intent_report.json").read_text())
-    scores = {k: v["f1-score"] for k, v in report.items() if isinstance(v, dict) and v.get("support")
-              and k not in ("macro avg", "weighted avg", "micro avg")}
+    scores = {
+        k: v["f1-score"]
+        for k, v in report.items()
+        if isinstance(v, dict) and v.get("support") and k not in ("macro avg", "weighted avg", "micro avg")
+    }
     worst = min(scores, key=scores.get)
-    print(f"5-fold cross-validation: intent macro-F1 over the {len(scores)} intents {statistics.mean(scores.values()):.3f} "
-          f"(Rasa's macro avg incl. nlu_fallback {report['macro avg']['f1-score']:.3f}; target ≥ 0.92); "
-          f"lowest {worst} {scores[worst]:.3f} (target ≥ 0.8)")
+    print(
+        f"5-fold cross-validation: intent macro-F1 over the {len(scores)} intents "
+        f"{statistics.mean(scores.values()):.3f} (Rasa's macro avg incl. nlu_fallback "
+        f"{report['macro avg']['f1-score']:.3f}; target ≥ 0.92); "
+        f"lowest {worst} {scores[worst]:.3f} (target ≥ 0.8)"
+    )
     for intent, score in sorted(scores.items(), key=lambda item: item[1])[:6]:
         print(f"  {intent:<32} F1 {score:.3f}")
 
@@ -242,34 +318,60 @@ def cross_validation() -> None:
 def main() -> None:
     import datetime as dt
 
-    from bot.processes import make_stack
-    from bot.training import train
+    from bot.ops.processes import make_stack
+    from bot.ops.training import train
     from knowledge_base import KnowledgeBase
     from tests.conftest import free_port
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--cross-validation", action="store_true")
     parser.add_argument("--errors", action="store_true", help="list every miss")
-    parser.add_argument("--only", choices=("independent", "older", "dev"),
-                        help="run one set only; dev: the development set, for judging a change before the others")
+    parser.add_argument(
+        "--only",
+        choices=("independent", "older", "dev"),
+        help="run one set only; dev: the development set, for judging a change before the others",
+    )
     args = parser.parse_args()
     settings = load_settings()
     train(settings)
     kb = KnowledgeBase.from_url(settings.kb_database_url)
     today = dt.date.today()
     independent = independent_cases()
-    sets = [] if args.only in ("older", "dev") else [("independent sets (tests/data/independent*.yml)", independent,
-                                                      "ind")]
+    sets = (
+        []
+        if args.only in ("older", "dev")
+        else [("independent sets (tests/data/independent*.yml)", independent, "ind")]
+    )
     if args.only == "dev":
-        sets = [("development set (tests/data/dev.yml)",
-                 yaml.safe_load((DATA / "dev.yml").read_text(encoding="utf-8"))["cases"], "dev")]
+        sets = [
+            (
+                "development set (tests/data/dev.yml)",
+                yaml.safe_load((DATA / "dev.yml").read_text(encoding="utf-8"))["cases"],
+                "dev",
+            )
+        ]
     elif args.only != "independent":
-        sets += [("older held-out set (tests/data/nlu_holdout.yml)", holdout_cases(DATA / "nlu_holdout.yml"), "hold"),
-                 ("older off-topic set (tests/data/nlu_offtopic.yml)", holdout_cases(DATA / "nlu_offtopic.yml"), "off")]
+        sets += [
+            (
+                "older held-out set (tests/data/nlu_holdout.yml)",
+                holdout_cases(DATA / "nlu_holdout.yml"),
+                "hold",
+            ),
+            (
+                "older off-topic set (tests/data/nlu_offtopic.yml)",
+                holdout_cases(DATA / "nlu_offtopic.yml"),
+                "off",
+            ),
+        ]
     with tempfile.TemporaryDirectory() as folder:
-        stack = make_stack(settings, rasa_port=free_port(), action_port=free_port(), web_port=free_port(),
-                           extra_env={"RASA_API_TOKEN": TOKEN, "TRACKER_STORE_URL": f"sqlite:///{folder}/t.sqlite"},
-                           log_dir=Path(folder))
+        stack = make_stack(
+            settings,
+            rasa_port=free_port(),
+            action_port=free_port(),
+            web_port=free_port(),
+            extra_env={"RASA_API_TOKEN": TOKEN, "TRACKER_STORE_URL": f"sqlite:///{folder}/t.sqlite"},
+            log_dir=Path(folder),
+        )
         started = time.monotonic()
         stack.start()
         print(f"ready after {time.monotonic() - started:.1f} s")
@@ -280,23 +382,38 @@ def main() -> None:
                 figures.append((name, score(results, kb, today)))
                 if prefix == "ind":  # each file on its own too: the topics added later have their own author
                     for file in INDEPENDENT_FILES:
-                        ids = {c["id"] for c in yaml.safe_load((DATA / file).read_text(encoding="utf-8"))["cases"]}
-                        figures.append((f"  of which tests/data/{file}",
-                                        score([r for r in results if r["case"] in ids], kb, today)))
-            entities, entity_misses = entity_accuracy(stack.rasa_url) if args.only in (None, "older") else (None, [])
+                        ids = {
+                            c["id"]
+                            for c in yaml.safe_load((DATA / file).read_text(encoding="utf-8"))["cases"]
+                        }
+                        figures.append(
+                            (
+                                f"  of which tests/data/{file}",
+                                score([r for r in results if r["case"] in ids], kb, today),
+                            )
+                        )
+            entities, entity_misses = (
+                entity_accuracy(stack.rasa_url) if args.only in (None, "older") else (None, [])
+            )
             latency = rest_latency(stack.rasa_url)
         finally:
             stack.stop()
     for name, result in figures:
-        print_score(name, result, args.errors and not name.startswith("  "))  # a file's misses are in the whole
+        print_score(
+            name, result, args.errors and not name.startswith("  ")
+        )  # a file's misses are in the whole
     texts = [t["text"] for case in independent for t in case["turns"]]
     timings = matcher_latency(kb, texts * 3)
-    print(f"matcher per message: p50 {statistics.median(timings):.1f} ms, p95 {percentile(timings, 95):.1f} ms "
-          f"(target p95 ≤ 20 ms; {len(timings)} messages)")
+    print(
+        f"matcher per message: p50 {statistics.median(timings):.1f} ms, p95 {percentile(timings, 95):.1f} ms "
+        f"(target p95 ≤ 20 ms; {len(timings)} messages)"
+    )
     if entities is not None:
         print(f"entities found with the right value: {entities:.3f}")
-    print(f"REST one message: p50 {statistics.median(latency):.0f} ms, p95 {percentile(latency, 95):.0f} ms "
-          f"(target p50 ≤ 100 ms)")
+    print(
+        f"REST one message: p50 {statistics.median(latency):.0f} ms, p95 {percentile(latency, 95):.0f} ms "
+        f"(target p50 ≤ 100 ms)"
+    )
     if args.errors:
         for miss in entity_misses:
             print(f"  ENTITY {miss}")

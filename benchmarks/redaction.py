@@ -1,4 +1,4 @@
-"""How well bot/privacy/redaction.py removes names and street addresses before storage, and how fast it is.
+"""How well core/redaction.py removes names and street addresses before storage, and how fast it is.
 
 Run: `python -m benchmarks.redaction [--set dev|frozen|both|PATH] [--errors] [--write]`, e.g.
 `--set tests/data/redaction_frozen2.yml` for another frozen set in the frozen format. Needs the name list
@@ -14,6 +14,7 @@ Sets: tests/data/redaction_dev.yml (ours, tuned on; spans marked in place as [[n
 tests/data/redaction.yml (frozen, written independently; `spans` listed per message; never tuned on).
 `--write` puts the figures and the command in benchmarks/results/redaction.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.privacy.redaction import TOKEN, default_lexicon, personal_spans, redact
+from core.redaction import TOKEN, default_lexicon, personal_spans, redact
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = ROOT / "tests" / "data" / "redaction_dev.yml"
@@ -39,7 +40,7 @@ def parse_marked(line: str) -> tuple[str, list[tuple[int, int, str]]]:
     """'han hedder [[Mads]]' → ('han hedder Mads', [(11, 15, 'name')])."""
     text, spans, position = "", [], 0
     for match in MARK.finditer(line):
-        text += line[position:match.start()]
+        text += line[position : match.start()]
         inner = match.group(1) or match.group(2)
         spans.append((len(text), len(text) + len(inner), "name" if match.group(1) else "address"))
         text += inner
@@ -103,12 +104,20 @@ def evaluate(cases: list[tuple[str, list]]) -> dict:
         if not spans:
             clean_total += 1
             clean_changed += redact(text)[0] != text
-    return {"messages": len(cases), "spans": spans_total, "caught": spans_caught / max(spans_total, 1),
-            "by_kind": {k: (c, n) for k, (c, n) in sorted(by_kind.items())},
-            "words": words_outside, "wrong_words": words_removed / max(words_outside, 1), "wrong_count": words_removed,
-            "clean": clean_total, "clean_changed": clean_changed / max(clean_total, 1),
-            "clean_changed_count": clean_changed,
-            "misses": misses, "wrong": wrong}
+    return {
+        "messages": len(cases),
+        "spans": spans_total,
+        "caught": spans_caught / max(spans_total, 1),
+        "by_kind": {k: (c, n) for k, (c, n) in sorted(by_kind.items())},
+        "words": words_outside,
+        "wrong_words": words_removed / max(words_outside, 1),
+        "wrong_count": words_removed,
+        "clean": clean_total,
+        "clean_changed": clean_changed / max(clean_total, 1),
+        "clean_changed_count": clean_changed,
+        "misses": misses,
+        "wrong": wrong,
+    }
 
 
 def speed(texts: list[str], rounds: int) -> float:
@@ -127,7 +136,8 @@ def report(name: str, result: dict, micros: float) -> list[str]:
         "",
         "| figure | value | target |",
         "|---|---|---|",
-        f"| names/addresses caught (span fully removed) | {result['caught']:.3f} ({kinds}) | ≥ {TARGET_CAUGHT} |",
+        f"| names/addresses caught (span fully removed) | {result['caught']:.3f} ({kinds}) | "
+        f"≥ {TARGET_CAUGHT} |",
         f"| ordinary words wrongly removed (of {result['words']} words outside the spans) | "
         f"{result['wrong_words']:.4f} ({result['wrong_count']} words) | ≤ {TARGET_WRONG} |",
         f"| messages without a name or address that were changed (of {result['clean']}) | "
@@ -139,11 +149,17 @@ def report(name: str, result: dict, micros: float) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", default="dev", help="dev, frozen, both, or the path of a set in the frozen "
-                        "format (sentences: [{text, spans: [{text, kind}]}]) or the dev format ([[name]], {{address}})")
+    parser.add_argument(
+        "--set",
+        default="dev",
+        help="dev, frozen, both, or the path of a set in the frozen "
+        "format (sentences: [{text, spans: [{text, kind}]}]) or the dev format ([[name]], {{address}})",
+    )
     parser.add_argument("--errors", action="store_true", help="list the misses and the words wrongly removed")
     parser.add_argument("--rounds", type=int, default=50)
-    parser.add_argument("--write", action="store_true", help=f"write the figures to {RESULTS.relative_to(ROOT)}")
+    parser.add_argument(
+        "--write", action="store_true", help=f"write the figures to {RESULTS.relative_to(ROOT)}"
+    )
     args = parser.parse_args()
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
@@ -151,9 +167,11 @@ def main() -> None:
     load_ms = (time.perf_counter() - started) * 1000
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if not lexicon.first:
-        raise SystemExit("var/names.json is missing or empty: run `make kb` (or `python -m bot.privacy.names`).")
-    sets = {"dev": [("development set (tests/data/redaction_dev.yml)", load_dev)],
-            "frozen": [("frozen evaluation set (tests/data/redaction.yml)", load_frozen)]}
+        raise SystemExit("var/names.json is missing or empty: run `make kb` (or `python -m bot.ops.names`).")
+    sets = {
+        "dev": [("development set (tests/data/redaction_dev.yml)", load_dev)],
+        "frozen": [("frozen evaluation set (tests/data/redaction.yml)", load_frozen)],
+    }
     if args.set == "both":
         chosen = sets["dev"] + sets["frozen"]
     elif args.set in sets:
@@ -165,8 +183,11 @@ def main() -> None:
         if not path.exists():
             raise SystemExit(f"no such set: {args.set}")
         chosen = [(f"evaluation set ({args.set})", lambda path=path: load_any(path))]
-    lines = [f"Name list: {len(lexicon.first)} first names, {len(lexicon.last)} surnames; read in {load_ms:.0f} ms, "
-             f"≈{(rss_after - rss_before) / 1024:.0f} MB (max RSS growth)", ""]
+    lines = [
+        f"Name list: {len(lexicon.first)} first names, {len(lexicon.last)} surnames; read in "
+        f"{load_ms:.0f} ms, ≈{(rss_after - rss_before) / 1024:.0f} MB (max RSS growth)",
+        "",
+    ]
     for name, loader in chosen:
         cases = loader()
         result = evaluate(cases)
@@ -179,11 +200,17 @@ def main() -> None:
     print("\n".join(lines))
     if args.write:
         command = f"python -m benchmarks.redaction --set {args.set}"
-        header = [f"# Name and address redaction ({dt.date.today().isoformat()})", "",
-                  f"Command: `{command}` (needs `var/names.json` from `make kb`). What the figures mean: "
-                  "the docstring of benchmarks/redaction.py.", ""]
+        header = [
+            f"# Name and address redaction ({dt.date.today().isoformat()})",
+            "",
+            f"Command: `{command}` (needs `var/names.json` from `make kb`). What the figures mean: "
+            "the docstring of benchmarks/redaction.py.",
+            "",
+        ]
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text("\n".join(header + [l for l in lines if not l.startswith("- ")]) + "\n", encoding="utf-8")
+        RESULTS.write_text(
+            "\n".join(header + [line for line in lines if not line.startswith("- ")]) + "\n", encoding="utf-8"
+        )
         print(f"written to {RESULTS.relative_to(ROOT)}")
 
 

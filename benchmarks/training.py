@@ -3,6 +3,7 @@ folder (models/ is left alone), with each line of Rasa's log stamped as it arriv
 
 Run: `python -m benchmarks.training [--runs N]` on an otherwise quiet machine (target: ≤ 5 min on 2 cores).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,15 +13,16 @@ import subprocess
 import tempfile
 import time
 
-from bot.config import ROOT, load_settings, rasa_environment
-from bot.training import rasa_train_command, write_question_examples
+from bot.ops.training import rasa_train_command, write_question_examples
+from core.config import ROOT, load_settings, rasa_environment
 
 COMPONENT = re.compile(r"(Starting to train|Finished training) component '([^']+)'")
 EPOCHS = re.compile(r"Epochs: 100%\|[^|]*\| (\d+)/\d+ \[(\d+):(\d+)<")
 
 
 def phases(stamped_lines) -> dict:
-    """From (seconds since start, log line) pairs: the seconds each component trained and DIET's seconds per epoch."""
+    """From (seconds since start, log line) pairs:
+    the seconds each component trained and DIET's seconds per epoch."""
     began, components, epoch_line = {}, {}, None
     for now, line in stamped_lines:
         for chunk in line.split("\r"):  # tqdm rewrites its progress line with carriage returns
@@ -44,8 +46,15 @@ def timed_training() -> dict:
         started = time.monotonic()
         settings = load_settings()
         write_question_examples(settings)
-        process = subprocess.Popen(rasa_train_command(out, settings), cwd=ROOT, env=rasa_environment(load_settings()),
-                                   text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
+        process = subprocess.Popen(
+            rasa_train_command(out, settings),
+            cwd=ROOT,
+            env=rasa_environment(load_settings()),
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            bufsize=1,
+        )
         result = phases((time.monotonic() - started, line) for line in process.stdout)
         if process.wait() != 0:
             raise SystemExit(f"rasa train failed (exit {process.returncode})")
@@ -66,8 +75,10 @@ def main() -> None:
         trained = sum(result["components"].values())
         for name, seconds_spent in sorted(result["components"].items(), key=lambda item: -item[1])[:5]:
             print(f"  {name:<28} {seconds_spent:6.1f} s")
-        print(f"  {'everything else':<28} {result['total'] - trained:6.1f} s (start-up, validation, "
-              f"featurising between components, packaging)")
+        print(
+            f"  {'everything else':<28} {result['total'] - trained:6.1f} s (start-up, validation, "
+            f"featurising between components, packaging)"
+        )
         if "epoch" in result:
             print(f"  DIET: {result['epoch']:.1f} s per epoch on average")
     if args.runs > 1:

@@ -15,6 +15,7 @@ role is met, and how many parents' turns got another role.
 
 Run: `python -m benchmarks.tune [--kb sqlite:///var/kb.sqlite]` (after `make kb`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,7 @@ import itertools
 
 import yaml
 
-from bot.config import ROOT, load_settings
+from core.config import ROOT, load_settings
 
 DEV = ROOT / "tests" / "data" / "dev.yml"
 ROLE_THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.01)  # 1.01: the classifier never decides
@@ -62,10 +63,14 @@ def main() -> None:
             kind, topic = decide(matches[text], answer_min, domain_min, outside[text])
             right += kind == "answer" and topic in wanted
             asked += kind == "clarify"
-        rejected = sum(decide(matches[t], answer_min, domain_min, outside[t])[0] == "out_of_scope" for t in off)
+        rejected = sum(
+            decide(matches[t], answer_min, domain_min, outside[t])[0] == "out_of_scope" for t in off
+        )
         as_topic = sum(decide(matches[t], answer_min, domain_min, outside[t])[0] == "answer" for t in off)
-        print(f"{answer_min:10.2f} {domain_min:10.2f}  {right / len(topical):.3f}  {asked / len(topical):10.3f}"
-              f"  {rejected / len(off):12.3f}  {as_topic / len(off):12.3f}")
+        print(
+            f"{answer_min:10.2f} {domain_min:10.2f}  {right / len(topical):.3f}  {asked / len(topical):10.3f}"
+            f"  {rejected / len(off):12.3f}  {as_topic / len(off):12.3f}"
+        )
 
     tune_roles(kb, yaml.safe_load(DEV.read_text(encoding="utf-8"))["cases"])
 

@@ -7,9 +7,18 @@ Importable without Rasa. Typical use:
     kb = KnowledgeBase.from_url("sqlite:///var/kb.sqlite")
     kb.match("hvad sker der når min søn fylder 18")  # topic, question entry, confidence, domain
 """
+
 from knowledge_base.content import Content, load_content
 from knowledge_base.loader import build_database
 from knowledge_base.schema import ContentError, review_warnings, validate
 from knowledge_base.store import KnowledgeBase
 
-__all__ = ["Content", "ContentError", "KnowledgeBase", "build_database", "load_content", "review_warnings", "validate"]
+__all__ = [
+    "Content",
+    "ContentError",
+    "KnowledgeBase",
+    "build_database",
+    "load_content",
+    "review_warnings",
+    "validate",
+]

@@ -4,6 +4,7 @@ Validation runs first, so broken content never touches the database. The rebuild
 a running assistant sees the old KB or the new one, never half of it (SQLite runs in WAL mode so that
 readers are not blocked meanwhile).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,8 +17,8 @@ from sqlalchemy.engine import Engine, make_url
 
 from knowledge_base import models as m
 from knowledge_base.content import Content, load_content
-from knowledge_base.schema import PROFESSIONS, ROLES, ensure_valid
 from knowledge_base.matcher import DOMAIN_ONLY, NEUTRAL, OFF, OVERVIEW, QUESTION_PREFIX, TOPIC_PREFIX, Matcher
+from knowledge_base.schema import PROFESSIONS, ROLES, ensure_valid
 from knowledge_base.text import generalise, name_key
 
 
@@ -60,33 +61,72 @@ def _date(value) -> dt.date | None:
 def _rows(content: Content) -> list:
     rows: list = []
     for topic in content.topics:
-        rows.append(m.Topic(id=topic["id"], kind=topic["kind"], title=topic["title"].strip(),
-                            summary=topic["summary"].strip(), reviewed=_date(topic["reviewed"]),
-                            data=_plain({k: v for k, v in topic.items() if k != "questions"})))
+        rows.append(
+            m.Topic(
+                id=topic["id"],
+                kind=topic["kind"],
+                title=topic["title"].strip(),
+                summary=topic["summary"].strip(),
+                reviewed=_date(topic["reviewed"]),
+                data=_plain({k: v for k, v in topic.items() if k != "questions"}),
+            )
+        )
     for question in content.questions():
-        rows.append(m.Question(id=question["id"], topic_id=question["topic"], reviewed=_date(question["reviewed"]),
-                               data=_plain(question)))
+        rows.append(
+            m.Question(
+                id=question["id"],
+                topic_id=question["topic"],
+                reviewed=_date(question["reviewed"]),
+                data=_plain(question),
+            )
+        )
     for org in content.organisations:
-        rows.append(m.Organisation(id=org["id"], name=org["name"], type=org["type"], url=org.get("url") or None,
-                                   phone=org.get("phone") or None, reviewed=_date(org["reviewed"]), data=_plain(org)))
+        rows.append(
+            m.Organisation(
+                id=org["id"],
+                name=org["name"],
+                type=org["type"],
+                url=org.get("url") or None,
+                phone=org.get("phone") or None,
+                reviewed=_date(org["reviewed"]),
+                data=_plain(org),
+            )
+        )
     for topic in content.topics:
         for rank, org_id in enumerate(topic.get("organisations") or []):
             rows.append(m.TopicOrganisation(topic_id=topic["id"], organisation_id=org_id, rank=rank))
     names: dict[str, str] = {}
     for diagnosis in content.diagnoses:
-        rows.append(m.Diagnosis(id=diagnosis["id"], name=diagnosis["name"],
-                                association_id=diagnosis.get("association"), data=_plain(diagnosis)))
-        for form in [diagnosis["name"], diagnosis["id"], *(diagnosis.get("synonyms") or []),
-                     *(diagnosis.get("misspellings") or [])]:
+        rows.append(
+            m.Diagnosis(
+                id=diagnosis["id"],
+                name=diagnosis["name"],
+                association_id=diagnosis.get("association"),
+                data=_plain(diagnosis),
+            )
+        )
+        for form in [
+            diagnosis["name"],
+            diagnosis["id"],
+            *(diagnosis.get("synonyms") or []),
+            *(diagnosis.get("misspellings") or []),
+        ]:
             names.setdefault(name_key(str(form)), diagnosis["id"])
     rows.extend(m.DiagnosisName(name=k, diagnosis_id=v) for k, v in names.items() if k)
     places = content.municipalities
     for region in places["regions"]:
-        rows.append(m.Region(name=region["name"], valid_from=_date(region.get("valid_from")),
-                             valid_to=_date(region.get("valid_to"))))
+        rows.append(
+            m.Region(
+                name=region["name"],
+                valid_from=_date(region.get("valid_from")),
+                valid_to=_date(region.get("valid_to")),
+            )
+        )
     changes = [(change, old) for change in places.get("region_changes") or [] for old in change["from"]]
-    rows.extend(m.RegionChange(id=i, date=_date(change["date"]), from_region=old, to_region=change["to"])
-                for i, (change, old) in enumerate(changes, start=1))
+    rows.extend(
+        m.RegionChange(id=i, date=_date(change["date"]), from_region=old, to_region=change["to"])
+        for i, (change, old) in enumerate(changes, start=1)
+    )
     place_names: dict[str, str] = {}
     for municipality in places["municipalities"]:
         rows.append(m.Municipality(name=municipality["name"], region=municipality["region"]))
@@ -94,22 +134,33 @@ def _rows(content: Content) -> list:
             place_names.setdefault(name_key(str(form)), municipality["name"])
     rows.extend(m.MunicipalityName(name=k, municipality=v) for k, v in place_names.items() if k)
     for entry in content.glossary:
-        rows.append(m.GlossaryEntry(id=entry["id"], term=entry["term"], explanation=entry["explanation"].strip(),
-                                    data=_plain(entry)))
+        rows.append(
+            m.GlossaryEntry(
+                id=entry["id"],
+                term=entry["term"],
+                explanation=entry["explanation"].strip(),
+                data=_plain(entry),
+            )
+        )
     for need in content.needs:
         rows.append(m.Need(id=need["id"], label=need["label"], data=_plain(need)))
     for phase in content.life_phases:
-        rows.append(m.LifePhase(id=phase["id"], min_age=phase["min_age"], max_age=phase["max_age"],
-                                data=_plain(phase)))
+        rows.append(
+            m.LifePhase(
+                id=phase["id"], min_age=phase["min_age"], max_age=phase["max_age"], data=_plain(phase)
+            )
+        )
     return rows
+
+
 NEUTRAL_WORDS = 5  # a question this short shows no one's voice
 
 
 def matcher_examples(content: Content) -> list[tuple[str, str]]:
-    """(text, label) pairs the matcher learns from: each topic's title, asks and questions for the municipality
-    (a family asks them in its own words too), each question entry's asks, the general requests for help, the
-    off-topic examples, and (for the domain score only) the referral wordings and role phrases. Diagnosis
-    names are generalised as in search."""
+    """(text, label) pairs the matcher learns from: each topic's title, asks and questions for the
+    municipality (a family asks them in its own words too), each question entry's asks, the general requests
+    for help, the off-topic examples, and (for the domain score only) the referral wordings and role phrases.
+    Diagnosis names are generalised as in search."""
     names = diagnosis_names(content)
     examples = []
     for topic in content.topics:
@@ -132,8 +183,11 @@ def role_phrases(content: Content) -> dict[str, list[str]]:
     ("jeg er {}" × "psykolog", "jeg sidder i {}" × "ppr"), so an editor adds a job title once."""
     phrases = {role: [str(p) for p in content.roles.get(role) or []] for role in ROLES}
     for group in content.roles.get(PROFESSIONS) or []:
-        phrases["fagperson"] += [str(cue).format(str(title)) for cue in group.get("cues") or []
-                                 for title in group.get("titles") or []]
+        phrases["fagperson"] += [
+            str(cue).format(str(title))
+            for cue in group.get("cues") or []
+            for title in group.get("titles") or []
+        ]
     return phrases
 
 
@@ -145,16 +199,23 @@ def role_examples(content: Content) -> list[tuple[str, str]]:
     pairs = [(str(t), role) for role, messages in content.role_examples.items() for t in messages or []]
     short = [topic["title"] for topic in content.topics]
     short += [str(k) for topic in content.topics for k in topic.get("keywords") or []]
-    short += [str(a) for entry in [*content.topics, *content.questions()] for a in entry.get("asks") or []
-              if len(str(a).split()) <= NEUTRAL_WORDS]
+    short += [
+        str(a)
+        for entry in [*content.topics, *content.questions()]
+        for a in entry.get("asks") or []
+        if len(str(a).split()) <= NEUTRAL_WORDS
+    ]
     pairs += [(t, NEUTRAL) for t in short]
     return [(generalise(t, names), role) for t, role in pairs]
 
 
 def diagnosis_names(content: Content) -> set[str]:
     """Every spelling of every diagnosis, as name keys."""
-    return {name_key(str(form)) for d in content.diagnoses
-            for form in [d["name"], d["id"], *(d.get("synonyms") or []), *(d.get("misspellings") or [])]}
+    return {
+        name_key(str(form))
+        for d in content.diagnoses
+        for form in [d["name"], d["id"], *(d.get("synonyms") or []), *(d.get("misspellings") or [])]
+    }
 
 
 def build_database(content_dir: Path | str, url: str, today: dt.date | None = None) -> str:
@@ -174,11 +235,14 @@ def build_database(content_dir: Path | str, url: str, today: dt.date | None = No
         "roles": json.dumps(role_phrases(content), ensure_ascii=False),
         "distress": json.dumps(_plain(content.distress.get("phrases") or []), ensure_ascii=False),
         "outside": json.dumps(_plain(content.outside), ensure_ascii=False),
-        "english": json.dumps({str(k).strip().lower(): str(v).strip()
-                               for k, v in (content.english.get("terms") or {}).items()}, ensure_ascii=False),
-        "region_changes": json.dumps(_plain(content.municipalities.get("region_changes") or []), ensure_ascii=False),
-        "municipality_sources": json.dumps(_plain(content.municipalities.get("sources")),
-                                                           ensure_ascii=False),
+        "english": json.dumps(
+            {str(k).strip().lower(): str(v).strip() for k, v in (content.english.get("terms") or {}).items()},
+            ensure_ascii=False,
+        ),
+        "region_changes": json.dumps(
+            _plain(content.municipalities.get("region_changes") or []), ensure_ascii=False
+        ),
+        "municipality_sources": json.dumps(_plain(content.municipalities.get("sources")), ensure_ascii=False),
     }
     engine = make_engine(url)
     try:

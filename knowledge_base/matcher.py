@@ -25,12 +25,14 @@ multinomial logistic regression on the same features, learned from whole message
 give themselves away by how they speak of a family ("forældrene", "borgeren", "kan vi bevilge"), not only
 by their job title.
 """
+
 from __future__ import annotations
 
 import io
 import math
 import pickle
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -72,6 +74,7 @@ class Match:
     overview: the message asks generally what help there is
     ranked: (topic id, probability) for the best topics, most likely first
     """
+
     topic: str | None
     question: str | None
     confidence: float
@@ -88,14 +91,17 @@ class LinearHead:
 
     def __init__(self, classifier, temperature: float):
         self.weights = np.ascontiguousarray(
-            np.vstack([e.coef_.ravel() for e in classifier.estimators_]).T.astype(np.float32))
+            np.vstack([e.coef_.ravel() for e in classifier.estimators_]).T.astype(np.float32)
+        )
         self.intercepts = np.array([e.intercept_[0] for e in classifier.estimators_], dtype=np.float32)
         self.labels = list(classifier.classes_)
         self.temperature = temperature
 
     def decision_values(self, features) -> np.ndarray:
         """One SVM score per class for one message's features (a row)."""
-        values = np.asarray(features.astype(np.float32) @ self.weights).ravel() + self.intercepts  # no upcast copy
+        values = (
+            np.asarray(features.astype(np.float32) @ self.weights).ravel() + self.intercepts
+        )  # no upcast copy
         if values.shape[0] == 1:  # two classes: one decision value
             values = np.array([-values[0], values[0]])
         return values
@@ -108,8 +114,14 @@ class LinearHead:
 class Matcher:
     role_classifier = None  # a matcher pickled before the role classifier existed has none
 
-    def __init__(self, vectorizer, topics: LinearHead, questions: LinearHead, domain_classifier=None,
-                 role_classifier=None):
+    def __init__(
+        self,
+        vectorizer,
+        topics: LinearHead,
+        questions: LinearHead,
+        domain_classifier=None,
+        role_classifier=None,
+    ):
         self.vectorizer = vectorizer
         self.topics = topics
         self.questions = questions
@@ -119,9 +131,9 @@ class Matcher:
     @staticmethod
     def _topic(label: str) -> str | None:
         if label.startswith(TOPIC_PREFIX):
-            return label[len(TOPIC_PREFIX):]
+            return label[len(TOPIC_PREFIX) :]
         if label.startswith(QUESTION_PREFIX):
-            return label[len(QUESTION_PREFIX):].split("/", 1)[0]
+            return label[len(QUESTION_PREFIX) :].split("/", 1)[0]
         return None
 
     # -- building -----------------------------------------------------------------------------
@@ -130,11 +142,22 @@ class Matcher:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.pipeline import FeatureUnion
 
-        return FeatureUnion([
-            ("lemmas", TfidfVectorizer(analyzer=lemma_grams, sublinear_tf=True, min_df=1)),
-            ("chars", TfidfVectorizer(analyzer="char_wb", preprocessor=folded, ngram_range=(2, 5),
-                                      sublinear_tf=True, min_df=2, max_features=40000)),
-        ])
+        return FeatureUnion(
+            [
+                ("lemmas", TfidfVectorizer(analyzer=lemma_grams, sublinear_tf=True, min_df=1)),
+                (
+                    "chars",
+                    TfidfVectorizer(
+                        analyzer="char_wb",
+                        preprocessor=folded,
+                        ngram_range=(2, 5),
+                        sublinear_tf=True,
+                        min_df=2,
+                        max_features=40000,
+                    ),
+                ),
+            ]
+        )
 
     @staticmethod
     def _classifier():
@@ -147,12 +170,16 @@ class Matcher:
         return OneVsRestClassifier(LinearSVC(C=1.0, class_weight="balanced", max_iter=5000), n_jobs=2)
 
     @classmethod
-    def train(cls, examples: list[tuple[str, str]], roles: list[tuple[str, str]] = (), seed: int = 42) -> "Matcher":
+    def train(
+        cls, examples: list[tuple[str, str]], roles: Sequence[tuple[str, str]] = (), seed: int = 42
+    ) -> "Matcher":
         """Fit on (text, label) pairs; labels are "topic:<id>", "question:<id>", "overview", "off" or
         "domain". `roles` are (message, role) pairs for the role classifier (none: no role classifier)."""
         from joblib import parallel_backend
 
-        with parallel_backend("threading"):  # liblinear releases the GIL; processes would take seconds to start
+        with parallel_backend(
+            "threading"
+        ):  # liblinear releases the GIL; processes would take seconds to start
             return cls._train(examples, list(roles), seed)
 
     @classmethod
@@ -166,17 +193,20 @@ class Matcher:
         vectorizer = cls._vectorizer()
         vectorizer.fit([t for t, _ in examples] + [t for t, _ in roles])
         features = vectorizer.transform(texts)
-        topics = LinearHead(cls._classifier().fit(features, by_topic),
-                            cls._calibrate(texts, by_topic, seed, vectorizer))
+        topics = LinearHead(
+            cls._classifier().fit(features, by_topic), cls._calibrate(texts, by_topic, seed, vectorizer)
+        )
         # the question head's probabilities are never summed into a topic's confidence, so it needs no
         # calibration: only its raw scores are compared (within a topic, and against 0)
         questions = LinearHead(cls._classifier().fit(features, labels), 1.0)
         domain_classifier = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000).fit(
-            vectorizer.transform([t for t, _ in examples]), [label != OFF for _, label in examples])
+            vectorizer.transform([t for t, _ in examples]), [label != OFF for _, label in examples]
+        )
         role_classifier = None
         if len({role for _, role in roles}) > 1:
             role_classifier = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000).fit(
-                vectorizer.transform([t for t, _ in roles]), [role for _, role in roles])
+                vectorizer.transform([t for t, _ in roles]), [role for _, role in roles]
+            )
         return cls(vectorizer, topics, questions, domain_classifier, role_classifier)
 
     @classmethod
@@ -201,6 +231,7 @@ class Matcher:
             values = classifier.decision_function(vectorizer.transform([x[i] for i in test_idx]))
             decisions.append(values)
             truths += [y[i] for i in test_idx]
+        assert classes_seen is not None  # n_splits=1: the loop above ran once
         values = np.vstack(decisions)
         group = [cls._topic(c) or c for c in classes_seen]
         truth_groups = [cls._topic(t) or t for t in truths]
@@ -221,11 +252,23 @@ class Matcher:
             return Match(None, None, 0.0, 0.0)
         features = self.vectorizer.transform([text])
         probabilities = self.topics.probabilities(features)
-        ranked = tuple(sorted(((self._topic(label), p) for label, p in probabilities.items()
-                               if label.startswith(TOPIC_PREFIX)), key=lambda item: -item[1])[:5])
+        ranked = tuple(
+            sorted(
+                (
+                    (label[len(TOPIC_PREFIX) :], p)  # what self._topic(label) returns for these labels
+                    for label, p in probabilities.items()
+                    if label.startswith(TOPIC_PREFIX)
+                ),
+                key=lambda item: -item[1],
+            )[:5]
+        )
         off = probabilities.get(OFF, 0.0)
         overview = probabilities.get(OVERVIEW, 0.0)
-        domain = float(self.domain_classifier.predict_proba(features)[0][1]) if self.domain_classifier else 1.0 - off
+        domain = (
+            float(self.domain_classifier.predict_proba(features)[0][1])
+            if self.domain_classifier
+            else 1.0 - off
+        )
         top_topic, top_p = ranked[0] if ranked else (None, 0.0)
         if overview > top_p and overview >= off:
             return Match(None, None, overview, domain, overview=True, ranked=ranked)
@@ -234,9 +277,15 @@ class Matcher:
         # the topic's question entry whose own one-vs-rest SVM scores the message highest; its raw score says
         # how sure that SVM is that this is its question (0 is its decision boundary)
         scores = zip(self.questions.labels, self.questions.decision_values(features))
-        question, score = max(((label[len(QUESTION_PREFIX):], value) for label, value in scores
-                               if label.startswith(QUESTION_PREFIX) and self._topic(label) == top_topic),
-                              key=lambda item: item[1], default=(None, -math.inf))
+        question, score = max(
+            (
+                (label[len(QUESTION_PREFIX) :], value)
+                for label, value in scores
+                if label.startswith(QUESTION_PREFIX) and self._topic(label) == top_topic
+            ),
+            key=lambda item: item[1],
+            default=(None, -math.inf),
+        )
         return Match(top_topic, question, top_p, domain, ranked=ranked, question_score=float(score))
 
     def role(self, text: str) -> tuple[str | None, float]:

@@ -1,11 +1,16 @@
 """SQLAlchemy 1.4 tables for the built knowledge base. Rich fields are kept as JSON next to the keys
 that look-ups and joins need."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import JSON, Column, Date, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import declarative_base
 
-Base = declarative_base()
+# SQLAlchemy 1.4 ships no type information, so mypy cannot treat the generated class as a base class
+# unless it is declared Any explicitly.
+Base: Any = declarative_base()
 SCHEMA_VERSION = "3"
 
 
@@ -27,6 +32,7 @@ class Topic(Base):
 
 class Question(Base):
     """A question entry: one specific question of a topic, answered briefly per audience."""
+
     __tablename__ = "kb_question"
     id = Column(String(160), primary_key=True)
     topic_id = Column(String(60), ForeignKey("kb_topic.id"), nullable=False)
@@ -37,6 +43,7 @@ class Question(Base):
 class Blob(Base):
     """Built artefacts kept with the content they were built from (the matcher), so every replica that
     reads this database answers with the same matcher."""
+
     __tablename__ = "kb_blob"
     key = Column(String(50), primary_key=True)
     value = Column(LargeBinary, nullable=False)
@@ -70,6 +77,7 @@ class Diagnosis(Base):
 
 class DiagnosisName(Base):
     """Every spelling of a diagnosis, folded, for exact look-up before fuzzy matching."""
+
     __tablename__ = "kb_diagnosis_name"
     name = Column(String(120), primary_key=True)
     diagnosis_id = Column(String(80), ForeignKey("kb_diagnosis.id"), nullable=False)

@@ -6,6 +6,7 @@ topic being discussed; else the `general` entry points. Each organisation's audi
 respected (Sjældne Diagnosers Helpline counsels people aged 18+), and what is left out is reported so the
 reply can say why. Nothing is invented: every organisation comes from the KB.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -38,9 +39,17 @@ def _allowed(org: dict, audience: str | None, age: float | None) -> str | None:
     return None
 
 
-def find_organisations(kb: KnowledgeBase, *, text: str = "", diagnosis_id: str | None = None,
-                       need_id: str | None = None, topic_id: str | None = None, audience: str | None = None,
-                       age: float | None = None, limit: int = MAX_ORGANISATIONS) -> Referral:
+def find_organisations(
+    kb: KnowledgeBase,
+    *,
+    text: str = "",
+    diagnosis_id: str | None = None,
+    need_id: str | None = None,
+    topic_id: str | None = None,
+    audience: str | None = None,
+    age: float | None = None,
+    limit: int = MAX_ORGANISATIONS,
+) -> Referral:
     routes = kb.referral_routes
     diagnosis = kb.diagnosis(diagnosis_id) if diagnosis_id else None
     need_id = need_id or kb.need_in(text)

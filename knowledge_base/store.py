@@ -3,6 +3,7 @@
 Hand an instance to whoever needs it (actions, CLI, tests); nothing here reads the environment.
 `refresh()` re-reads only when the stored content version changed, so a rebuild is picked up live.
 """
+
 from __future__ import annotations
 
 import copy
@@ -18,8 +19,16 @@ from sqlalchemy.orm import Session
 from knowledge_base import models as m
 from knowledge_base.loader import make_engine
 from knowledge_base.matcher import Match, Matcher
-from knowledge_base.text import (clean, english_pattern, fold, generalise, name_key, terms,
-                                 translate_english, words)
+from knowledge_base.text import (
+    clean,
+    english_pattern,
+    fold,
+    generalise,
+    name_key,
+    terms,
+    translate_english,
+    words,
+)
 
 FALLBACK_AUDIENCE = "foraelder"
 
@@ -30,8 +39,10 @@ def _word_key(text: str) -> str:
 
 
 # "jeg er 45", "min far er 67", "han på 70": an age stated for the writer or the person asked about
-STATED_AGE = re.compile(r"\b(?:er|paa|pa) (\d{2,3})(?: aar| ar)?\b(?! ?(?:uger?|dage?|maaned|timer?|minutter|kr|procent|"
-                        r"%|gange|km|kilo|kg|cm|grader|point|sider|medarbejdere|ansatte|elever|boern))")
+STATED_AGE = re.compile(
+    r"\b(?:er|paa|pa) (\d{2,3})(?: aar| ar)?\b(?! ?(?:uger?|dage?|maaned|timer?|minutter|kr|procent|"
+    r"%|gange|km|kilo|kg|cm|grader|point|sider|medarbejdere|ansatte|elever|boern))"
+)
 MIN_ADULT_AGE = 26
 POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")
 NAME_PARTS = re.compile(r"\s*(?:\(|,|\s–\s)\s*")
@@ -48,8 +59,11 @@ def _organisation_names(organisations: dict) -> list[tuple[str, dict[str, set[st
             parts = NAME_PARTS.split(full.replace(")", ""))
             places = {w for p in parts[1:] for w in _word_key(p).split() if len(w) >= 6}
             variants = {full, parts[0]}
-            variants |= {inner for inner in re.findall(r"\(([^)]+)\)", full)
-                         if len(inner.split()) > 1 or inner.isupper()}
+            variants |= {
+                inner
+                for inner in re.findall(r"\(([^)]+)\)", full)
+                if len(inner.split()) > 1 or inner.isupper()
+            }
             for variant in variants:
                 key = _word_key(variant).strip()
                 if key:
@@ -91,8 +105,9 @@ class KnowledgeBase:
             with self._engine.connect() as connection:
                 row = connection.execute(select(m.Meta.value).where(m.Meta.key == "version")).first()
         except SQLAlchemyError as exc:
-            raise KnowledgeBaseUnavailable(f"Vidensbasen kan ikke læses ({exc.__class__.__name__}); "
-                                           f"kør 'make kb'.") from exc
+            raise KnowledgeBaseUnavailable(
+                f"Vidensbasen kan ikke læses ({exc.__class__.__name__}); kør 'make kb'."
+            ) from exc
         if row is None:
             raise KnowledgeBaseUnavailable("Vidensbasen er ikke bygget; kør 'make kb'.")
         return row[0]
@@ -108,17 +123,28 @@ class KnowledgeBase:
             matcher = connection.scalar(select(m.Blob.value).where(m.Blob.key == "matcher"))
             organisations = {r.id: r.data for r in connection.scalars(select(m.Organisation))}
             diagnoses = {r.id: r.data for r in connection.scalars(select(m.Diagnosis))}
-            diagnosis_names = dict(connection.execute(select(m.DiagnosisName.name, m.DiagnosisName.diagnosis_id)).all())
+            diagnosis_names = dict(
+                connection.execute(select(m.DiagnosisName.name, m.DiagnosisName.diagnosis_id)).all()
+            )
             regions = {r.name: r for r in connection.scalars(select(m.Region))}
             changes = list(connection.scalars(select(m.RegionChange)))
-            municipalities = dict(connection.execute(select(m.Municipality.name, m.Municipality.region)).all())
-            place_names = dict(connection.execute(select(m.MunicipalityName.name, m.MunicipalityName.municipality)).all())
+            municipalities = dict(
+                connection.execute(select(m.Municipality.name, m.Municipality.region)).all()
+            )
+            place_names = dict(
+                connection.execute(select(m.MunicipalityName.name, m.MunicipalityName.municipality)).all()
+            )
             glossary = {r.id: r.data for r in connection.scalars(select(m.GlossaryEntry))}
             needs = [r.data for r in connection.scalars(select(m.Need))]
-            phases = sorted((r.data for r in connection.scalars(select(m.LifePhase))),
-                            key=lambda p: p["min_age"])
+            phases = sorted(
+                (r.data for r in connection.scalars(select(m.LifePhase))), key=lambda p: p["min_age"]
+            )
         self._topics, self._organisations, self._diagnoses = topics, organisations, diagnoses
-        self._diagnosis_names, self._municipalities, self._place_names = diagnosis_names, municipalities, place_names
+        self._diagnosis_names, self._municipalities, self._place_names = (
+            diagnosis_names,
+            municipalities,
+            place_names,
+        )
         self._regions, self._changes, self._glossary, self._phases = regions, changes, glossary, phases
         self._deployment = json.loads(meta.get("deployment", "{}"))
         self.referral_routes = json.loads(meta.get("referral", "{}"))
@@ -126,8 +152,10 @@ class KnowledgeBase:
         self._matcher = Matcher.loads(matcher) if matcher else None
         roles = json.loads(meta.get("roles", "{}"))
         # longest phrases first, so "jeg er mor til" is not read as something shorter
-        self._role_phrases = sorted(((_phrase_pattern(p), role) for role, phrases in roles.items() for p in phrases),
-                                    key=lambda item: -len(item[0].pattern))
+        self._role_phrases = sorted(
+            ((_phrase_pattern(p), role) for role, phrases in roles.items() for p in phrases),
+            key=lambda item: -len(item[0].pattern),
+        )
         self._distress = [_phrase_pattern(p) for p in json.loads(meta.get("distress", "[]"))]
         outside = json.loads(meta.get("outside", "{}"))
         self._outside_signals = [_phrase_pattern(p) for p in outside.get("signals") or []]
@@ -171,8 +199,12 @@ class KnowledgeBase:
         answers = entry["answers"]
         used = audience if audience in answers else FALLBACK_AUDIENCE
         sources = entry.get("sources") or self._topics[entry["topic"]]["sources"]
-        return {**entry, "text": answers[used].strip(), "audience": used,
-                "sources": [{**source, "reviewed": entry["reviewed"]} for source in sources]}
+        return {
+            **entry,
+            "text": answers[used].strip(),
+            "audience": used,
+            "sources": [{**source, "reviewed": entry["reviewed"]} for source in sources],
+        }
 
     def questions_of(self, topic_id: str) -> list[dict]:
         return [q for q in self._questions.values() if q["topic"] == topic_id]
@@ -199,7 +231,9 @@ class KnowledgeBase:
         (english.yml), diagnosis names generalised."""
         if not isinstance(text, str):
             return ""
-        return generalise(translate_english(text, self._english_pattern, self._english), self._diagnosis_names)
+        return generalise(
+            translate_english(text, self._english_pattern, self._english), self._diagnosis_names
+        )
 
     def role_in(self, text: str) -> str | None:
         """The role the writer's own words show (phrases in roles.yml), or None. The longest phrase found
@@ -216,8 +250,8 @@ class KnowledgeBase:
 
     def outside_domain(self, text: str) -> bool:
         """Whether the message is about an ordinary childhood illness, or about an adult over 25 or an elderly
-        relative and not about anyone young (outside.yml): "må hun komme i skole med skoldkopper?", "min mormor
-        skal have hjemmehjælp", "jeg er 45 og har fået sklerose"."""
+        relative and not about anyone young (outside.yml): "må hun komme i skole med skoldkopper?", "min
+        mormor skal have hjemmehjælp", "jeg er 45 og har fået sklerose"."""
         folded = _folded(text)
         if _any(self._illnesses, folded):
             return True  # an ordinary childhood illness: the doctor's or the health visitor's question
@@ -267,8 +301,11 @@ class KnowledgeBase:
 
     def organisations_with_need(self, need_id: str) -> list[dict]:
         """Organisations listing the need, in the editors' order (associations only come via a diagnosis)."""
-        return [o for o in self._organisations.values() if need_id in (o.get("needs") or [])
-                and o["type"] != "association"]
+        return [
+            o
+            for o in self._organisations.values()
+            if need_id in (o.get("needs") or []) and o["type"] != "association"
+        ]
 
     def organisations_for_topic(self, topic_id: str) -> list[dict]:
         topic = self._topics.get(topic_id) or {}
@@ -309,7 +346,9 @@ class KnowledgeBase:
         key = _word_key(text)
         for region in self._regions:
             # "Sjælland" alone is the island; only "Region Sjælland" is the region
-            if f" region {name_key(region)} " in key or (f" {name_key(region)} " in key and region != "Sjælland"):
+            if f" region {name_key(region)} " in key or (
+                f" {name_key(region)} " in key and region != "Sjælland"
+            ):
                 return region
         return None
 

@@ -3,6 +3,7 @@
 Lemmas come from spaCy's lookup lemmatizer with spacy-lookups-data's Danish table (no download needed).
 Folding maps æ/ø/å to ae/oe/aa so that "hjaelpemidler" and "hjælpemidler" meet.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,10 +37,46 @@ def _lemma_table():
 def stop_words() -> frozenset[str]:
     from spacy.lang.da.stop_words import STOP_WORDS
 
-    extra = {"hvad", "hvordan", "hvor", "hvem", "kan", "jeg", "vi", "min", "mit", "mine", "vores", "der",
-             "det", "en", "et", "er", "har", "få", "faa", "gøre", "sige", "godt", "så", "saa", "lige", "noget",
-             "sker", "ske", "skal", "gerne", "bare", "nu", "tænke", "vide", "spørgsmål", "have", "havde",
-             "haft"}
+    extra = {
+        "hvad",
+        "hvordan",
+        "hvor",
+        "hvem",
+        "kan",
+        "jeg",
+        "vi",
+        "min",
+        "mit",
+        "mine",
+        "vores",
+        "der",
+        "det",
+        "en",
+        "et",
+        "er",
+        "har",
+        "få",
+        "faa",
+        "gøre",
+        "sige",
+        "godt",
+        "så",
+        "saa",
+        "lige",
+        "noget",
+        "sker",
+        "ske",
+        "skal",
+        "gerne",
+        "bare",
+        "nu",
+        "tænke",
+        "vide",
+        "spørgsmål",
+        "have",
+        "havde",
+        "haft",
+    }
     return frozenset(fold(w) for w in STOP_WORDS | extra)
 
 
@@ -86,7 +123,8 @@ def terms(text: str, keep_stop_words: bool = False) -> list[str]:
 
 def slug(name: str) -> str:
     """Organisation id rule from design.md: lower case, æ→ae, ø→oe, å→aa, other runs → '-'."""
-    folded = name.lower().translate(str.maketrans({"æ": "ae", "ø": "oe", "å": "aa"}))
+    letters: dict[str, str | int | None] = {"æ": "ae", "ø": "oe", "å": "aa"}  # the type str.maketrans takes
+    folded = name.lower().translate(str.maketrans(letters))
     return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
 
 
@@ -105,7 +143,7 @@ def generalise(text: str, names, placeholder: str = "diagnose") -> str:
     out, i = [], 0
     while i < len(tokens):
         for n in (3, 2, 1):
-            key = " ".join(keys[i:i + n])
+            key = " ".join(keys[i : i + n])
             if len(key) > 3 and key in names:
                 out.append(placeholder)
                 i += n
@@ -116,23 +154,80 @@ def generalise(text: str, names, placeholder: str = "diagnose") -> str:
     return " ".join(out)
 
 
-ENGLISH_MARKERS = frozenset({"the", "what", "how", "is", "are", "my", "your", "can", "do", "does", "you", "with",
-                             "about", "should", "when", "where", "who", "which", "help", "please", "would", "child",
-                             "son", "daughter", "disability", "turns", "happens", "get", "support", "of", "and",
-                             # not Danish words too ("i", "to", "for", "du" are left out for that reason)
-                             "a", "an", "in", "on", "it", "we", "our", "me", "have", "has", "there", "any",
-                             "this", "that", "be", "will", "at", "or", "not", "if", "from", "they", "their",
-                             "need", "recommend", "good"})
+ENGLISH_MARKERS = frozenset(
+    {
+        "the",
+        "what",
+        "how",
+        "is",
+        "are",
+        "my",
+        "your",
+        "can",
+        "do",
+        "does",
+        "you",
+        "with",
+        "about",
+        "should",
+        "when",
+        "where",
+        "who",
+        "which",
+        "help",
+        "please",
+        "would",
+        "child",
+        "son",
+        "daughter",
+        "disability",
+        "turns",
+        "happens",
+        "get",
+        "support",
+        "of",
+        "and",
+        # not Danish words too ("i", "to", "for", "du" are left out for that reason)
+        "a",
+        "an",
+        "in",
+        "on",
+        "it",
+        "we",
+        "our",
+        "me",
+        "have",
+        "has",
+        "there",
+        "any",
+        "this",
+        "that",
+        "be",
+        "will",
+        "at",
+        "or",
+        "not",
+        "if",
+        "from",
+        "they",
+        "their",
+        "need",
+        "recommend",
+        "good",
+    }
+)
 
 
 def english_pattern(terms_: dict[str, str]) -> "re.Pattern | None":
-    """One whole-word, case-insensitive pattern over english.yml's terms, longest first, so that "respite care"
-    is replaced as a phrase before "care" alone."""
+    """One whole-word, case-insensitive pattern over english.yml's terms, longest first, so that "respite
+    care" is replaced as a phrase before "care" alone."""
     keys = sorted((k.strip().lower() for k in terms_ if k and k.strip()), key=len, reverse=True)
     if not keys:
         return None
-    return re.compile(r"(?<![\w'])(" + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in keys) + r")(?![\w'])",
-                      re.IGNORECASE)
+    return re.compile(
+        r"(?<![\w'])(" + "|".join(re.escape(k).replace(r"\ ", r"\s+") for k in keys) + r")(?![\w'])",
+        re.IGNORECASE,
+    )
 
 
 def translate_english(text: str, pattern: "re.Pattern | None", terms_: dict[str, str]) -> str:

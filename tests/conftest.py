@@ -1,5 +1,6 @@
 """Shared fixtures: the real KB built into temporary databases, Rasa SDK tracker/dispatcher/domain, a
 model trained once per session, and a running stack (action server + Rasa server) on free ports."""
+
 from __future__ import annotations
 
 import http.server
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import ROOT, load_settings
+from core.config import ROOT, load_settings
 from knowledge_base import KnowledgeBase, build_database
 
 CONTENT = ROOT / "knowledge_base" / "content"
@@ -95,8 +96,13 @@ def tracker():
     """A factory: tracker(text, intent=..., entities=[...], slots={...})."""
     from rasa_sdk import Tracker
 
-    def make(text: str = "", intent: str = "nlu_fallback", entities: list | None = None,
-             slots: dict | None = None, events: list | None = None) -> Tracker:
+    def make(
+        text: str = "",
+        intent: str = "nlu_fallback",
+        entities: list | None = None,
+        slots: dict | None = None,
+        events: list | None = None,
+    ) -> Tracker:
         latest = {"text": text, "intent": {"name": intent, "confidence": 0.4}, "entities": entities or []}
         return Tracker("test-sender", slots or {}, latest, events or [], False, None, {}, "action_listen")
 
@@ -107,8 +113,8 @@ def tracker():
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
     """Trains once per session (skipped when config, domain, data and pipeline are unchanged)."""
-    from bot.nlp.builder import build_pipeline
-    from bot.training import train
+    from bot.ops.spacy_pipeline import build_pipeline
+    from bot.ops.training import train
 
     settings = load_settings()
     if not (settings.spacy_model_dir / "meta.json").exists():
@@ -117,22 +123,36 @@ def trained_model() -> Path:
 
 
 @contextmanager
-def running_stack(folder: Path, kb_url: str, extra_env: dict | None = None, also_allowed: tuple[str, ...] = ()):
+def running_stack(
+    folder: Path, kb_url: str, extra_env: dict | None = None, also_allowed: tuple[str, ...] = ()
+):
     """Action server, Rasa server and web app on free ports with their own tracker store in `folder`;
     their logs are printed when start-up fails. `extra_env` configures channels (Slack, Teams, …);
     `also_allowed` are page origins besides the web app's own whose browsers may use socket.io."""
-    from bot.config import allowed_origins
-    from bot.processes import make_stack
+    from bot.ops.processes import make_stack
+    from core.config import allowed_origins
 
     rasa_port, web_port = free_port(), free_port()
     web_url = f"http://127.0.0.1:{web_port}"
-    env = {"KB_DATABASE_URL": kb_url, "TRACKER_STORE_URL": f"sqlite:///{folder / 'tracker.sqlite'}",
-           "FORLOB_WEB_URL": web_url, "FORLOB_RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
-           **(extra_env or {})}
-    if also_allowed:  # setting FORLOB_ALLOWED_ORIGINS replaces the default, so the web app's own are listed too
+    env = {
+        "KB_DATABASE_URL": kb_url,
+        "TRACKER_STORE_URL": f"sqlite:///{folder / 'tracker.sqlite'}",
+        "FORLOB_WEB_URL": web_url,
+        "FORLOB_RASA_PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+        **(extra_env or {}),
+    }
+    if (
+        also_allowed
+    ):  # setting FORLOB_ALLOWED_ORIGINS replaces the default, so the web app's own are listed too
         env["FORLOB_ALLOWED_ORIGINS"] = ",".join([*allowed_origins("", web_url), *also_allowed])
-    stack = make_stack(load_settings(), rasa_port=rasa_port, action_port=free_port(), web_port=web_port,
-                       extra_env=env, log_dir=folder / "logs")
+    stack = make_stack(
+        load_settings(),
+        rasa_port=rasa_port,
+        action_port=free_port(),
+        web_port=web_port,
+        extra_env=env,
+        log_dir=folder / "logs",
+    )
     stack.tracker_db = folder / "tracker.sqlite"
     try:
         stack.start()
@@ -155,8 +175,10 @@ def test_pages():
     """A page on an origin of its own that embeds Rasa's standard web client, rasa-webchat (tests/webchat/,
     its bundle from node_modules), as a municipality's site would. Up for the whole session, so that the
     assistant can allow its origin at start-up. Yields the page's origin."""
-    files = {"/webchat/": (WEBCHAT_PAGE, "text/html; charset=utf-8"),
-             "/webchat/rasa-webchat.js": (WEBCHAT_BUNDLE, "text/javascript; charset=utf-8")}
+    files = {
+        "/webchat/": (WEBCHAT_PAGE, "text/html; charset=utf-8"),
+        "/webchat/rasa-webchat.js": (WEBCHAT_BUNDLE, "text/javascript; charset=utf-8"),
+    }
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -185,6 +207,25 @@ def test_pages():
 def assistant(trained_model, kb_url, tmp_path_factory, test_pages):
     """The real action server, Rasa server and web app on free ports, with a temporary tracker store; the
     web app's pages and `test_pages` may use its socket.io."""
-    with running_stack(tmp_path_factory.mktemp("assistant"), kb_url, {"RASA_API_TOKEN": API_TOKEN},
-                       also_allowed=(test_pages,)) as stack:
+    with running_stack(
+        tmp_path_factory.mktemp("assistant"),
+        kb_url,
+        {"RASA_API_TOKEN": API_TOKEN},
+        also_allowed=(test_pages,),
+    ) as stack:
         yield stack
+
+
+# Markers follow what a test uses, so that `make test-fast` (`-m "not rasa and not services and not browser
+# and not slow"`) never trains a model, starts a browser or needs PostgreSQL or Redis.
+MARKED_BY_FIXTURE = {"trained_model": "rasa", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in MARKED_BY_FIXTURE.items():
+            if fixture in used:
+                item.add_marker(marker)
+        if "postgresql" in getattr(getattr(item, "callspec", None), "params", {}).values():
+            item.add_marker("services")

@@ -5,6 +5,7 @@ The scripted conversations run the real actions (answer, organisation look-up, c
 and store the events through the project's redacting SQL tracker store in a temporary SQLite file; the
 REST test at the end runs the same conversation through the real Rasa and action servers.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,11 +19,12 @@ from aiohttp import ClientSession, web
 from markupsafe import escape
 from sqlalchemy import create_engine, text
 
-from bot.checklists import build_checklist, read_conversation, stored_events
-from bot.config import ROOT, load_settings
-from bot.privacy.checklist_links import find_link
-from bot.privacy.retention import forget, parse_duration, purge
 from bot.web.app import create_app
+from bot.web.checklist_content import build_checklist
+from core.checklist_links import find_link
+from core.config import ROOT, load_settings
+from core.conversation import read_conversation
+from core.events_table import forget, parse_duration, purge, stored_events
 from tests.conftest import free_port, require_service
 
 TOKEN_URL = re.compile(r"^(?P<base>.+)/huskeliste/(?P<token>[A-Za-z0-9_-]{32})$")
@@ -54,14 +56,18 @@ class Script:
         events = await action(self.kb).run(dispatcher, Tracker.from_dict(state), self.domain.as_dict())
         self.tracker.update(ActionExecuted(action(self.kb).name()))
         for message in dispatcher.messages:
-            self.tracker.update(BotUttered(message.get("text"), data={
-                "buttons": message.get("buttons"), "custom": message.get("custom")}))
+            self.tracker.update(
+                BotUttered(
+                    message.get("text"),
+                    data={"buttons": message.get("buttons"), "custom": message.get("custom")},
+                )
+            )
         for event in events:
             self.tracker.update(Event.from_parameters(event))
         return dispatcher.messages
 
     async def save(self, url: str) -> None:
-        from bot.privacy.tracker_store import RedactingSQLTrackerStore
+        from bot.server.tracker_store import RedactingSQLTrackerStore
 
         store = RedactingSQLTrackerStore(domain=self.domain, host=url)
         await store.save(self.tracker)
@@ -81,23 +87,37 @@ def tracker_url(tmp_path, monkeypatch):
     return url
 
 
-async def family_conversation(kb, url: str, sender: str, role: str = "foraelder", municipality: str = "Aalborg",
-                              diagnosis: str = "angelman") -> dict:
+async def family_conversation(
+    kb,
+    url: str,
+    sender: str,
+    role: str = "foraelder",
+    municipality: str = "Aalborg",
+    diagnosis: str = "angelman",
+) -> dict:
     """A parent (or caseworker) of a 16-year-old in Aalborg: the transition to adult life, support for the
     family, the association for a diagnosis, then the checklist. Returns what each step replied."""
     from actions.answer import ActionAnswer
-    from actions.checklist import ActionChecklist
+    from actions.checklist_offer import ActionChecklist
     from actions.organisations import ActionFindOrganisations
 
     script = Script(kb, sender)
-    context = {"role": role, "age": 16.0, "life_phase": "16-17", "municipality": municipality,
-               "region": kb.region_of("Aalborg")}
-    first = await script.say("hvad sker der når hun fylder 18", "ask_question", ActionAnswer,
-                             slots=context)
+    context = {
+        "role": role,
+        "age": 16.0,
+        "life_phase": "16-17",
+        "municipality": municipality,
+        "region": kb.region_of("Aalborg"),
+    }
+    first = await script.say("hvad sker der når hun fylder 18", "ask_question", ActionAnswer, slots=context)
     second = await script.say("hvilken støtte kan vi få som familie", "ask_question", ActionAnswer)
-    organisations = await script.say("er der en forening for angelman", "find_organisation", ActionFindOrganisations,
-                                     entities=[{"entity": "diagnosis", "value": "angelman"}],
-                                     slots={"diagnosis": diagnosis})
+    organisations = await script.say(
+        "er der en forening for angelman",
+        "find_organisation",
+        ActionFindOrganisations,
+        entities=[{"entity": "diagnosis", "value": "angelman"}],
+        slots={"diagnosis": diagnosis},
+    )
     checklist = await script.say("lav en huskeliste til mødet", "request_checklist", ActionChecklist)
     await script.save(url)
     return {"first": first, "second": second, "organisations": organisations, "checklist": checklist}
@@ -120,7 +140,9 @@ def checklist_for(kb, url: str, token: str):
 async def test_the_second_answer_offers_the_checklist_and_the_reply_links_to_it(kb, tracker_url):
     replies = await family_conversation(kb, tracker_url, "familie-aalborg")
     first_buttons = [b.get("payload") for m in replies["first"] for b in m.get("buttons") or []]
-    second_buttons = [(b["title"], b.get("payload")) for m in replies["second"] for b in m.get("buttons") or []]
+    second_buttons = [
+        (b["title"], b.get("payload")) for m in replies["second"] for b in m.get("buttons") or []
+    ]
     assert "/request_checklist" not in first_buttons
     assert ("Lav en huskeliste til mødet", "/request_checklist") in second_buttons
 
@@ -135,7 +157,10 @@ async def test_the_second_answer_offers_the_checklist_and_the_reply_links_to_it(
     assert "aalborg" not in custom["url"].lower() and "familie" not in custom["url"]
     [message] = [m for m in replies["checklist"] if m.get("custom")]
     assert message["text"].startswith("Her er din huskeliste til næste møde med kommunen.")
-    assert f"• {kb.topic('overgang-til-voksenlivet')['title']}" in message["text"] and custom["url"] in message["text"]
+    assert (
+        f"• {kb.topic('overgang-til-voksenlivet')['title']}" in message["text"]
+        and custom["url"] in message["text"]
+    )
     assert "Angelmanforeningen" in message["text"]
     assert message["buttons"] == [{"title": "Åbn huskelisten", "url": custom["url"], "type": "web_url"}]
 
@@ -147,23 +172,30 @@ async def test_the_second_answer_offers_the_checklist_and_the_reply_links_to_it(
 
 
 async def test_asking_before_any_answer_says_what_to_ask_first(kb, tracker_url):
-    from actions.checklist import ActionChecklist
+    from actions.checklist_offer import ActionChecklist
 
-    messages = await Script(kb, "for-tidligt").say("kan jeg få det samlet?", "request_checklist", ActionChecklist)
+    messages = await Script(kb, "for-tidligt").say(
+        "kan jeg få det samlet?", "request_checklist", ActionChecklist
+    )
     [message] = messages
     assert message["custom"] == {"kind": "checklist", "audience": "foraelder"}
     assert "vi har ikke talt om noget endnu" in message["text"] and "Stil først" in message["text"]
-    assert [b["payload"] for b in message["buttons"]] == [f'/ask_question{{"topic_id": "{t}"}}'
-                                                          for t in ("overgang-til-voksenlivet", "1.7", "1.8")]
+    assert [b["payload"] for b in message["buttons"]] == [
+        f'/ask_question{{"topic_id": "{t}"}}' for t in ("overgang-til-voksenlivet", "1.7", "1.8")
+    ]
     engine = create_engine(tracker_url)
     with engine.connect() as connection:
-        assert not engine.dialect.has_table(connection, "checklist_links")  # nothing stored, not even the table
+        assert not engine.dialect.has_table(
+            connection, "checklist_links"
+        )  # nothing stored, not even the table
     engine.dispose()
 
 
-async def test_a_database_that_cannot_store_the_link_gets_a_danish_reply(kb, tracker_url, tmp_path, monkeypatch):
+async def test_a_database_that_cannot_store_the_link_gets_a_danish_reply(
+    kb, tracker_url, tmp_path, monkeypatch
+):
     from actions.answer import ActionAnswer
-    from actions.checklist import ActionChecklist
+    from actions.checklist_offer import ActionChecklist
 
     script = Script(kb, "uden-database")
     await script.say("hvad er aflastning", "ask_question", ActionAnswer)
@@ -181,8 +213,11 @@ async def test_checklist_holds_exactly_the_topics_references_questions_and_organ
 
     assert checklist.audience == "foraelder" and checklist.agenda is None
     assert (checklist.age, checklist.life_phase) == (16, "16–17 år (forberedelse af voksenlivet)")
-    assert (checklist.municipality, checklist.region, checklist.diagnosis) == ("Aalborg", "Nordjylland",
-                                                                               "Angelman syndrom")
+    assert (checklist.municipality, checklist.region, checklist.diagnosis) == (
+        "Aalborg",
+        "Nordjylland",
+        "Angelman syndrom",
+    )
     assert [t.id for t in checklist.topics] == PARENT_TOPICS
     transition, family = checklist.topics
     assert transition.recommendations == [("1.6", "Forberedelse af overgange")]
@@ -207,8 +242,10 @@ async def test_for_a_caseworker_it_is_an_agenda_for_a_network_meeting(kb, tracke
     assert agenda.phase_participants == kb.topic("1.4")["phase_notes"]["16-17"]
     assert [agenda.meeting["id"], agenda.coordination["id"], agenda.transition["id"]] == ["1.4", "1.5", "1.6"]
     assert agenda.specialists and all(o["type"] in ("national", "hospital") for o in agenda.specialists)
-    assert {o["id"] for o in agenda.specialists} <= ({o for t in PARENT_TOPICS for o in kb.topic(t)["organisations"]}
-                                                    | {o["id"] for o in custom["organisations"]})
+    assert {o["id"] for o in agenda.specialists} <= (
+        {o for t in PARENT_TOPICS for o in kb.topic(t)["organisations"]}
+        | {o["id"] for o in custom["organisations"]}
+    )
 
 
 def test_start_over_and_a_new_session_forget_what_came_before():
@@ -254,10 +291,16 @@ async def test_the_page_shows_the_checklist_and_can_be_printed(kb, tracker_url, 
         assert str(escape(kb.topic(topic)["title"])) in page
         for question in kb.topic(topic)["ask_municipality"][:4]:
             assert str(escape(question)) in page
-    assert "Angelmanforeningen" in page and str(escape(kb.organisation("angelmanforeningen")["how_to_contact"])) in page
-    assert page.count('<div></div>') == 4  # lines for the family's own notes
+    assert (
+        "Angelmanforeningen" in page
+        and str(escape(kb.organisation("angelmanforeningen")["how_to_contact"])) in page
+    )
+    assert page.count("<div></div>") == 4  # lines for the family's own notes
     assert "Dagsorden" not in page
-    assert headers["Referrer-Policy"] == "no-referrer" and "script-src 'nonce-" in headers["Content-Security-Policy"]
+    assert (
+        headers["Referrer-Policy"] == "no-referrer"
+        and "script-src 'nonce-" in headers["Content-Security-Policy"]
+    )
     assert headers["Cache-Control"] == "no-store"
 
 
@@ -274,8 +317,13 @@ async def test_the_caseworker_page_is_a_meeting_agenda(kb, tracker_url, web_app)
 
 
 async def test_user_given_values_are_escaped(kb, tracker_url, web_app):
-    replies = await family_conversation(kb, tracker_url, "familie-xss", municipality="<script>alert(1)</script>",
-                                        diagnosis='<img src=x onerror="alert(2)">')
+    replies = await family_conversation(
+        kb,
+        tracker_url,
+        "familie-xss",
+        municipality="<script>alert(1)</script>",
+        diagnosis='<img src=x onerror="alert(2)">',
+    )
     status, page, _ = await fetch(f"{web_app}/huskeliste/{token_of(replies['checklist'])}")
     assert status == 200
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -283,8 +331,9 @@ async def test_user_given_values_are_escaped(kb, tracker_url, web_app):
     assert page.count("<script") == 1  # only the page's own print script
 
 
-@pytest.mark.parametrize("path", ["/huskeliste/ukendt-token-123", "/huskeliste/", "/huskeliste/a/b",
-                                  "/huskeliste/" + "x" * 500])
+@pytest.mark.parametrize(
+    "path", ["/huskeliste/ukendt-token-123", "/huskeliste/", "/huskeliste/a/b", "/huskeliste/" + "x" * 500]
+)
 async def test_unknown_token_is_a_danish_404(web_app, path):
     status, page, _ = await fetch(web_app + path)
     assert status == 404
@@ -302,7 +351,9 @@ async def test_the_link_stops_working_when_the_conversation_is_deleted(kb, track
     else:
         engine = create_engine(tracker_url)
         with engine.begin() as connection:  # the conversation went quiet 40 days ago
-            connection.execute(text("UPDATE events SET timestamp = timestamp - 3456000 WHERE sender_id = 'familie-slet'"))
+            connection.execute(
+                text("UPDATE events SET timestamp = timestamp - 3456000 WHERE sender_id = 'familie-slet'")
+            )
         engine.dispose()
         purge(tracker_url, parse_duration("30d"))
     status, page, _ = await fetch(url)
@@ -315,20 +366,32 @@ async def test_the_link_stops_working_when_the_conversation_is_deleted(kb, track
     assert senders == ["familie-bliver"]
 
 
+@pytest.mark.browser
 async def test_the_page_prints_to_one_a4_page_in_headless_chromium(kb, tracker_url, web_app, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    require_service("Chromium", chromium is not None, "make test installs Debian's chromium where it can")
+    require_service("Chromium", chromium is not None, "`make system-deps` installs Debian's chromium")
     artefacts = ROOT / "tests" / "artefacts"
     artefacts.mkdir(exist_ok=True)
     replies = await family_conversation(kb, tracker_url, "familie-pdf")
     agenda = await family_conversation(kb, tracker_url, "sagsbehandler-pdf", role="fagperson")
-    base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0",
-            f"--user-data-dir={tmp_path / 'profile'}"]
+    base = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--enable-logging=stderr",
+        "--v=0",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
 
     async def chromium_run(*args):
-        process = await asyncio.create_subprocess_exec(*base, *args, stdout=asyncio.subprocess.PIPE,
-                                                       stderr=asyncio.subprocess.PIPE)
+        process = await asyncio.create_subprocess_exec(
+            *base, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
         _, stderr = await asyncio.wait_for(process.communicate(), 120)
         assert process.returncode == 0, stderr.decode(errors="replace")[-2000:]
         assert "Uncaught" not in stderr.decode(errors="replace")
@@ -358,8 +421,11 @@ async def test_rest_conversation_to_checklist_page_and_forget(assistant, kb, kb_
     sender = "e2e-huskeliste"
 
     async def say(message: str) -> list[dict]:
-        status, body = await asyncio.to_thread(post, f"{assistant.rasa_url}/webhooks/rest/webhook",
-                                               json.dumps({"sender": sender, "message": message}).encode())
+        status, body = await asyncio.to_thread(
+            post,
+            f"{assistant.rasa_url}/webhooks/rest/webhook",
+            json.dumps({"sender": sender, "message": message}).encode(),
+        )
         assert status == 200, body
         return json.loads(body)
 
@@ -379,7 +445,9 @@ async def test_rest_conversation_to_checklist_page_and_forget(assistant, kb, kb_
     assert custom["topics"] == PARENT_TOPICS and custom["region"] == "Nordjylland"
     assert [o["id"] for o in custom["organisations"]] == [o["id"] for o in found["organisations"]]
     match = TOKEN_URL.match(custom["url"])
-    assert match and match.group("base") == load_settings(assistant.env).web_url  # the action server's setting
+    assert (
+        match and match.group("base") == load_settings(assistant.env).web_url
+    )  # the action server's setting
 
     tracker_url = f"sqlite:///{assistant.tracker_db}"
     settings = load_settings({**os.environ, "TRACKER_STORE_URL": tracker_url, "KB_DATABASE_URL": kb_url})
@@ -394,8 +462,9 @@ async def test_rest_conversation_to_checklist_page_and_forget(assistant, kb, kb_
         assert "Aalborg (Region Nordjylland)" in page and "Angelman syndrom" in page
         assert "Socialstyrelsens anbefaling 1.6: Forberedelse af overgange" in page
         assert str(escape(kb.topic("1.7")["ask_municipality"][0])) in page and "Angelmanforeningen" in page
-        result = await asyncio.to_thread(cli, "privacy", "forget", sender,
-                                         env_extra={"TRACKER_STORE_URL": tracker_url})
+        result = await asyncio.to_thread(
+            cli, "privacy", "forget", sender, env_extra={"TRACKER_STORE_URL": tracker_url}
+        )
         assert result.returncode == 0, result.stderr
         status, page, _ = await fetch(page_url)
         assert status == 404 and "Huskelisten findes ikke" in page

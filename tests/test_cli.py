@@ -1,8 +1,11 @@
 """`python -m bot kb …` as a content editor uses it."""
+
 import subprocess
 import sys
 
-from bot.config import ROOT
+import pytest
+
+from core.config import ROOT
 from tests.conftest import edit_yaml
 
 
@@ -10,8 +13,9 @@ def cli(*args, env_extra=None):
     import os
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_validate_real_content():
@@ -19,6 +23,7 @@ def test_validate_real_content():
     assert result.returncode == 0 and "Indholdet er gyldigt." in result.stdout
 
 
+@pytest.mark.slow
 def test_build_search_and_show(tmp_path):
     env = {"KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.sqlite'}", "FORLOB_VAR_DIR": str(tmp_path)}
     built = cli("kb", "build", env_extra=env)
@@ -32,9 +37,13 @@ def test_build_search_and_show(tmp_path):
     assert missing.returncode == 1 and "Ukendt id" in missing.stderr
 
 
+@pytest.mark.slow
 def test_build_with_broken_content_fails_clearly_and_keeps_the_old_database(tmp_path, content_copy):
-    env = {"KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.sqlite'}", "FORLOB_VAR_DIR": str(tmp_path),
-           "KB_CONTENT_DIR": str(content_copy)}
+    env = {
+        "KB_DATABASE_URL": f"sqlite:///{tmp_path / 'kb.sqlite'}",
+        "FORLOB_VAR_DIR": str(tmp_path),
+        "KB_CONTENT_DIR": str(content_copy),
+    }
     assert cli("kb", "build", env_extra=env).returncode == 0
     edit_yaml(content_copy / "topics" / "klage.yml", lambda d: d["organisations"].append("ukendt-org"))
     result = cli("kb", "build", env_extra=env)
@@ -44,7 +53,9 @@ def test_build_with_broken_content_fails_clearly_and_keeps_the_old_database(tmp_
 
 
 def test_search_without_a_database_says_what_to_do(tmp_path):
-    result = cli("kb", "search", "klage", env_extra={"KB_DATABASE_URL": f"sqlite:///{tmp_path / 'no.sqlite'}"})
+    result = cli(
+        "kb", "search", "klage", env_extra={"KB_DATABASE_URL": f"sqlite:///{tmp_path / 'no.sqlite'}"}
+    )
     assert result.returncode == 1 and "make kb" in result.stderr
 
 

@@ -1,4 +1,4 @@
-"""The scale-out (bot/cluster.py): two Rasa replicas (each with its action server) behind nginx, on the
+"""The scale-out (bot/ops/cluster.py): two Rasa replicas (each with its action server) behind nginx, on the
 machine's PostgreSQL (a database of their own) and a private Redis (so that it can be stopped).
 
 - With round-robin, consecutive messages of one conversation hit different replicas; afterwards the
@@ -7,11 +7,12 @@ machine's PostgreSQL (a database of their own) and a private Redis (so that it c
   refused message stored, the earlier conversation kept, and answers again once the service is back.
 - A Rasa replica killed in the middle of the load: no client-visible error, no message lost or stored twice
   (a message delivered twice with the same X-Request-ID, as nginx resends it, is stored once).
-- The model loaded the replicas' way (bot/rasa_server.py, without Rasa's one training step) predicts
+- The model loaded the replicas' way (bot/server/rasa_server.py, without Rasa's one training step) predicts
   exactly what Rasa's own load predicts.
 - On their own: the Redis lock admits one message of a conversation at a time across clients, and a dead
   holder's ticket expires; the tracker store reads back what Rasa's would, redacted, a resent message once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,9 +30,9 @@ import pytest
 from benchmarks.load import closed_loop, conversation_turns, replica_switches, summarise, verify_tracker
 from benchmarks.nlu import DATA, examples
 from benchmarks.services import PrivateRedis
-from bot.availability import UNAVAILABLE_TEXT
-from bot.cluster import ensure_database, nginx_binary, start_cluster
-from bot.config import cluster_settings, load_settings
+from bot.ops.cluster import ensure_database, nginx_binary, start_cluster
+from bot.server.availability import UNAVAILABLE_TEXT
+from core.config import cluster_settings, load_settings
 from tests.conftest import POSTGRES_URL, free_port, postgres_available, require_service
 
 pytestmark = [pytest.mark.rasa, pytest.mark.services]
@@ -60,7 +61,7 @@ def _sql(statement: str, **params) -> None:
 def cluster(trained_model, kb_url, tmp_path_factory):
     require_service("PostgreSQL", postgres_available(), POSTGRES_URL)
     require_service("redis-server", PrivateRedis.available(), "Debian's redis-server is not installed")
-    require_service("nginx", nginx_binary() is not None, "`make cluster` installs Debian's nginx as root")
+    require_service("nginx", nginx_binary() is not None, "`make system-deps` installs Debian's nginx")
     from sqlalchemy.engine import make_url
 
     folder = tmp_path_factory.mktemp("cluster")
@@ -68,11 +69,18 @@ def cluster(trained_model, kb_url, tmp_path_factory):
     database_url = str(make_url(POSTGRES_URL).set(database=database))
     ensure_database(database_url)
     redis = PrivateRedis(folder / "redis", free_port()).start()
-    settings = cluster_settings(load_settings(), {"TRACKER_STORE_URL": database_url, "LOCK_STORE_URL": redis.url})
+    settings = cluster_settings(
+        load_settings(), {"TRACKER_STORE_URL": database_url, "LOCK_STORE_URL": redis.url}
+    )
     try:
-        running = start_cluster(settings, 2, port=free_port(), replica_ports=[(free_port(), free_port()) for _ in "ab"],
-                                extra_env={"KB_DATABASE_URL": kb_url, "TICKET_LOCK_LIFETIME": "5"},
-                                workdir=folder / "cluster")
+        running = start_cluster(
+            settings,
+            2,
+            port=free_port(),
+            replica_ports=[(free_port(), free_port()) for _ in "ab"],
+            extra_env={"KB_DATABASE_URL": kb_url, "TICKET_LOCK_LIFETIME": "5"},
+            workdir=folder / "cluster",
+        )
     except Exception:
         redis.stop()
         for log in (folder / "cluster" / "logs").glob("*/*.log"):
@@ -87,8 +95,12 @@ def cluster(trained_model, kb_url, tmp_path_factory):
 
 def post(base_url: str, sender: str, message: str, request_id: str | None = None) -> tuple[int, dict, list]:
     headers = {"Content-Type": "application/json", **({"X-Request-ID": request_id} if request_id else {})}
-    request = urllib.request.Request(f"{base_url}/webhooks/rest/webhook", method="POST", headers=headers,
-                                     data=json.dumps({"sender": sender, "message": message}).encode())
+    request = urllib.request.Request(
+        f"{base_url}/webhooks/rest/webhook",
+        method="POST",
+        headers=headers,
+        data=json.dumps({"sender": sender, "message": message}).encode(),
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, dict(response.headers), json.loads(response.read())
@@ -113,8 +125,10 @@ def stored_user_messages(cluster, sender: str) -> list[str]:
     engine = create_engine(cluster.database_url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text("select data from events where sender_id = :s and type_name = 'user' "
-                                           "order by id"), {"s": sender})
+            rows = connection.execute(
+                text("select data from events where sender_id = :s and type_name = 'user' order by id"),
+                {"s": sender},
+            )
             return [json.loads(data)["text"] for (data,) in rows]
     finally:
         engine.dispose()
@@ -153,7 +167,9 @@ def test_redis_outage_is_answered_in_danish_and_recovers(cluster):
         assert_refused_in_danish(cluster, "redis-outage", "hvad er aflastning")
     finally:
         cluster.redis.start()
-    assert_answers_about_aflastning(answered_after_recovery(cluster.url, "redis-outage", "hvad er aflastning"))
+    assert_answers_about_aflastning(
+        answered_after_recovery(cluster.url, "redis-outage", "hvad er aflastning")
+    )
     assert stored_user_messages(cluster, "redis-outage") == ["hej", "hvad er aflastning"]
 
 
@@ -172,7 +188,8 @@ def test_database_outage_is_answered_in_danish_and_recovers(cluster):
 
 
 def test_a_message_delivered_twice_is_stored_once(cluster):
-    """What nginx does when a replica dies after storing a message: the same request again, same X-Request-ID."""
+    """What nginx does when a replica dies after storing a message:
+    the same request again, same X-Request-ID."""
     replica = cluster.replicas[0].rasa_url
     for _ in range(2):
         status, _, messages = post(replica, "twice", "hvad er aflastning", request_id="4f1c2a9e")
@@ -190,7 +207,10 @@ def get(url: str):
         return error.code, error.headers, json.loads(error.read() or b"null")
 
 
-READY = {"status": "ready", "checks": {"model": "ok", "tracker_store": "ok", "lock_store": "ok", "action_server": "ok"}}
+READY = {
+    "status": "ready",
+    "checks": {"model": "ok", "tracker_store": "ok", "lock_store": "ok", "action_server": "ok"},
+}
 
 
 def test_health_and_readiness_through_nginx(cluster):
@@ -246,7 +266,7 @@ SAME_PREDICTIONS = """
 import asyncio, json, sys
 from rasa.core.agent import load_agent
 from rasa.utils.tensorflow.models import RasaModel
-from bot.rasa_server import load_by_inference
+from bot.server.speedups import load_by_inference
 
 async def predictions():
     agent = await load_agent(model_path=sys.argv[1])
@@ -261,11 +281,17 @@ print(json.dumps({"rasa": rasa_own, "ours": asyncio.run(predictions())}))
 
 
 def test_the_model_loaded_without_a_training_step_predicts_the_same(trained_model):
-    from bot.config import ROOT, load_settings, rasa_environment
+    from core.config import ROOT, load_settings, rasa_environment
 
     texts = [text for text, _ in examples(DATA / "nlu_holdout.yml")[::5]]
-    done = subprocess.run([sys.executable, "-c", SAME_PREDICTIONS, str(trained_model), json.dumps(texts)], cwd=ROOT,
-                          env=rasa_environment(load_settings()), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", SAME_PREDICTIONS, str(trained_model), json.dumps(texts)],
+        cwd=ROOT,
+        env=rasa_environment(load_settings()),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert len(result["rasa"]) == len(texts) and result["ours"] == result["rasa"]
@@ -276,7 +302,7 @@ def test_the_redis_lock_lets_one_message_of_a_conversation_in_at_a_time(tmp_path
     require_service("redis-server", PrivateRedis.available(), "Debian's redis-server is not installed")
     from types import SimpleNamespace
 
-    from bot.lock_store import ConfiguredLockStore
+    from bot.server.lock_store import ConfiguredLockStore
 
     redis = PrivateRedis(tmp_path / "redis", free_port()).start()
     try:
@@ -310,18 +336,21 @@ def test_the_tracker_store_reads_back_what_rasa_would_and_stores_a_message_id_on
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
-    from bot.config import ROOT
-    from bot.privacy.tracker_store import RedactingSQLTrackerStore
-    from bot.tracker_store import ConversationStore
+    from bot.server.tracker_store import ConversationStore, RedactingSQLTrackerStore
+    from core.config import ROOT
 
     domain = Domain.load(str(ROOT / "domain.yml"))
     url = f"sqlite:///{tmp_path / 'tracker.sqlite'}"
-    ours, rasas = ConversationStore(domain=domain, host=url), RedactingSQLTrackerStore(domain=domain, host=url)
+    ours, rasas = (
+        ConversationStore(domain=domain, host=url),
+        RedactingSQLTrackerStore(domain=domain, host=url),
+    )
 
     async def main():
         tracker = await ours.get_or_create_tracker("anna")
-        tracker.update(UserUttered("mit nummer er 12 34 56 78", {"name": "inform", "confidence": 1.0},
-                                   message_id="m1"))
+        tracker.update(
+            UserUttered("mit nummer er 12 34 56 78", {"name": "inform", "confidence": 1.0}, message_id="m1")
+        )
         tracker.update(ActionExecuted("action_acknowledge_context"))
         tracker.update(BotUttered("Tak."))
         await ours.save(tracker)

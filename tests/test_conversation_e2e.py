@@ -1,5 +1,6 @@
 """Whole conversations through the real REST webhook: payload contract, context across turns, feedback
 stored in the tracker store, start over, and awkward input."""
+
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -12,22 +13,38 @@ def payloads(messages, kind):
     return [c for c in customs(messages) if c["kind"] == kind]
 
 
-@pytest.mark.parametrize("question, topic", [
-    ("hvad sker der når min datter fylder 18", "overgang-til-voksenlivet"),
-    ("kan vi få dækket ekstra udgifter til medicin", "merudgifter"),
-    ("hvordan klager vi over kommunens afgørelse", "klage"),
-    ("vi er helt udkørte, kan vi få aflastning", "aflastning"),
-    ("kan vi få hjælp til en kørestol", "hjaelpemidler"),
-    ("hvordan møder vi andre familier med samme diagnose", "1.8"),
-])
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("hvad sker der når min datter fylder 18", "overgang-til-voksenlivet"),
+        ("kan vi få dækket ekstra udgifter til medicin", "merudgifter"),
+        ("hvordan klager vi over kommunens afgørelse", "klage"),
+        ("vi er helt udkørte, kan vi få aflastning", "aflastning"),
+        ("kan vi få hjælp til en kørestol", "hjaelpemidler"),
+        ("hvordan møder vi andre familier med samme diagnose", "1.8"),
+    ],
+)
 def test_answers_keep_the_payload_contract(assistant, kb, question, topic):
     messages = say(assistant, f"e2e-contract-{topic}", question)
     [answer] = payloads(messages, "answer")
     assert answer["topic"] == topic and answer["audience"] == "foraelder"
     assert answer["sources"] and all({"title", "ref", "reviewed"} <= s.keys() for s in answer["sources"])
     assert {o["id"] for o in answer.get("organisations", [])} == set(kb.topic(topic)["organisations"])
-    assert set(answer) <= {"kind", "topic", "question", "audience", "sources", "organisations", "region"}
-    assert any("Kilde: " in t for t in texts(messages))
+    assert set(answer) <= {
+        "kind",
+        "topic",
+        "question",
+        "audience",
+        "sources",
+        "source_line",
+        "organisations",
+        "region",
+    }
+    # the ready-made source line is the text's own last paragraph, each source with a page linked
+    line = answer["source_line"]
+    plain = "".join(part["text"] for part in line)
+    assert plain.startswith("Kilde: ") and any(plain in t.split("\n\n") for t in texts(messages))
+    assert [p["url"] for p in line if "url" in p] == [s["url"] for s in answer["sources"] if "url" in s]
     assert "Var svaret til hjælp?" in texts(messages)
 
 
@@ -40,7 +57,8 @@ def test_a_caseworker_gets_the_checklist_in_a_later_turn(assistant):
 
 
 def test_turning_18_in_spring_gets_the_note_for_the_years_before_18(assistant, kb):
-    """The mission's own question: "fylder 18 til foråret" means 17 today, the phase that prepares adulthood."""
+    """The mission's own question: "fylder 18 til foråret" means 17 today,
+    the phase that prepares adulthood."""
     messages = say(assistant, "e2e-turning-18", "min datter fylder 18 til foråret, hvad sker der så?")
     [answer] = payloads(messages, "answer")
     assert answer["topic"] == "overgang-til-voksenlivet"
@@ -69,11 +87,24 @@ def test_feedback_is_stored_as_conversation_events(assistant):
     assert any("Tal med en medarbejder" == b["title"] for m in messages for b in m.get("buttons", []))
     engine = create_engine(f"sqlite:///{assistant.tracker_db}")
     with engine.connect() as connection:
-        intents = [row[0] for row in connection.execute(text(
-            "select intent_name from events where sender_id = 'e2e-feedback' and type_name = 'user' order by id"))]
-        topic_slots = [row[0] for row in connection.execute(text(
-            "select data from events where sender_id = 'e2e-feedback' and type_name = 'slot' "
-            "and action_name = 'topic'"))]
+        intents = [
+            row[0]
+            for row in connection.execute(
+                text(
+                    "select intent_name from events where sender_id = 'e2e-feedback' and type_name = 'user' "
+                    "order by id"
+                )
+            )
+        ]
+        topic_slots = [
+            row[0]
+            for row in connection.execute(
+                text(
+                    "select data from events where sender_id = 'e2e-feedback' and type_name = 'slot' "
+                    "and action_name = 'topic'"
+                )
+            )
+        ]
     engine.dispose()
     assert intents[-1] == "feedback_negative"
     assert any('"aflastning"' in data for data in topic_slots)
@@ -95,7 +126,9 @@ def test_unknown_place(assistant):
 def test_english_question_gets_a_danish_reply(assistant, kb):
     understood = say(assistant, "e2e-english", "What happens when my son turns 18?")
     assert payloads(understood, "answer")  # understood: answered, in Danish
-    assert texts(understood)[0].startswith(kb.topic(payloads(understood, "answer")[0]["topic"], "foraelder")["text"][:40])
+    assert texts(understood)[0].startswith(
+        kb.topic(payloads(understood, "answer")[0]["topic"], "foraelder")["text"][:40]
+    )
     messages = say(assistant, "e2e-english-2", "Can you recommend a good pizza place nearby?")
     assert texts(messages)[0].startswith("Jeg taler kun dansk")
 
@@ -106,7 +139,8 @@ def test_cpr_number_is_not_echoed(assistant):
 
 
 def test_two_misses_in_a_row_offer_a_human(assistant):
-    # "/nlu_fallback" is what NLU makes of a message it cannot place; nonsense words are classified unpredictably
+    # "/nlu_fallback" is what NLU makes of a message it cannot place;
+    # nonsense words are classified unpredictably
     first = say(assistant, "e2e-misses", "/nlu_fallback")
     assert payloads(first, "fallback") or payloads(first, "clarify")
     messages = say(assistant, "e2e-misses", "/nlu_fallback")
@@ -129,15 +163,21 @@ def test_young_person_is_not_sent_to_the_adult_helpline(assistant):
 
 def test_personal_data_is_noted_once_and_stored_redacted_and_user_text_stays_out_of_logs(assistant):
     marker = "Zebrafinke"
-    first = say(assistant, "e2e-privacy", f"{marker} her, min søns cpr er 120385-1234. Hvordan søger vi om aflastning?")
+    first = say(
+        assistant,
+        "e2e-privacy",
+        f"{marker} her, min søns cpr er 120385-1234. Hvordan søger vi om aflastning?",
+    )
     assert texts(first)[0].startswith("En lille ting først")
     assert payloads(first, "answer")
     second = say(assistant, "e2e-privacy", "ring til mig på 12 34 56 78")
     assert not any(t.startswith("En lille ting først") for t in texts(second))
     engine = create_engine(f"sqlite:///{assistant.tracker_db}")
     with engine.connect() as connection:
-        stored = " ".join(row[0] for row in connection.execute(text(
-            "select data from events where sender_id = 'e2e-privacy'")))
+        stored = " ".join(
+            row[0]
+            for row in connection.execute(text("select data from events where sender_id = 'e2e-privacy'"))
+        )
     engine.dispose()
     assert "120385" not in stored and "12 34 56 78" not in stored and "[CPR-nummer fjernet]" in stored
     for log in assistant.log_dir.glob("*.log"):

@@ -1,5 +1,6 @@
 """At the edges, through the real servers: malformed REST requests refused with a Danish reason, an over-long
 message answered without being handled, an empty first message greeted, and the health endpoints."""
+
 import json
 import sqlite3
 import urllib.error
@@ -7,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from bot.channels.rules import MAX_MESSAGE_LENGTH, TOO_LONG_TEXT
+from bot.server.channels.rules import MAX_MESSAGE_LENGTH, TOO_LONG_TEXT
 from tests.conftest import running_stack
 from tests.test_rasa import post, say, texts
 
@@ -25,17 +26,20 @@ def senders(db) -> set[str]:
         return {row[0] for row in connection.execute("SELECT DISTINCT sender_id FROM events")}
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"message": "hej"}, "sender"),                    # no sender: no shared "default" conversation
-    ({"sender": "", "message": "hej"}, "sender"),
-    ({"sender": "   ", "message": "hej"}, "sender"),
-    ({"sender": 42, "message": "hej"}, "sender"),
-    ({"sender": "x" * 129, "message": "hej"}, "sender"),
-    ({"sender": "anna\nbent", "message": "hej"}, "sender"),
-    ({"sender": "edge-list", "message": ["hej"]}, "message"),
-    ({"sender": "edge-number", "message": 7}, "message"),
-    (["sender", "message"], "JSON-objekt"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"message": "hej"}, "sender"),  # no sender: no shared "default" conversation
+        ({"sender": "", "message": "hej"}, "sender"),
+        ({"sender": "   ", "message": "hej"}, "sender"),
+        ({"sender": 42, "message": "hej"}, "sender"),
+        ({"sender": "x" * 129, "message": "hej"}, "sender"),
+        ({"sender": "anna\nbent", "message": "hej"}, "sender"),
+        ({"sender": "edge-list", "message": ["hej"]}, "message"),
+        ({"sender": "edge-number", "message": 7}, "message"),
+        (["sender", "message"], "JSON-objekt"),
+    ],
+)
 def test_a_malformed_request_gets_400_with_a_danish_reason(assistant, body, field):
     status, answer = webhook(assistant, body)
     assert status == 400
@@ -44,7 +48,9 @@ def test_a_malformed_request_gets_400_with_a_danish_reason(assistant, body, fiel
 
 
 def test_an_over_long_message_asks_for_a_shorter_question_and_is_not_stored(assistant):
-    status, answer = webhook(assistant, {"sender": "edge-long", "message": "hjælp " * (MAX_MESSAGE_LENGTH // 6 + 10)})
+    status, answer = webhook(
+        assistant, {"sender": "edge-long", "message": "hjælp " * (MAX_MESSAGE_LENGTH // 6 + 10)}
+    )
     assert status == 200
     assert answer == [{"recipient_id": "edge-long", "text": TOO_LONG_TEXT}]
     assert "edge-long" not in senders(assistant.tracker_db)
@@ -69,8 +75,10 @@ def test_health_and_readiness(trained_model, kb_url, tmp_path):
     with running_stack(tmp_path, kb_url) as stack:
         assert get(f"{stack.rasa_url}/health") == (200, {"status": "ok"})
         status, ready = get(f"{stack.rasa_url}/health/ready")
-        assert status == 200 and ready == {"status": "ready", "checks": {
-            "model": "ok", "tracker_store": "ok", "lock_store": "ok", "action_server": "ok"}}
+        assert status == 200 and ready == {
+            "status": "ready",
+            "checks": {"model": "ok", "tracker_store": "ok", "lock_store": "ok", "action_server": "ok"},
+        }
         actions = stack.processes[0]  # the action server, started first
         actions.terminate()
         actions.wait(30)

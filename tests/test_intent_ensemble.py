@@ -1,9 +1,8 @@
 """IntentEnsemble: Rasa's tokenizer in front, a DIET-like ranking on the message, the average out."""
+
 from __future__ import annotations
 
 import pytest
-
-from bot.nlp.intent_ensemble import IntentEnsemble
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -11,11 +10,24 @@ from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.server.intent_ensemble import IntentEnsemble
+
 TRAINING = {
     "greet": ["hej", "hej med dig", "goddag", "godmorgen", "hejsa"],
-    "ask_aflastning": ["aflastning", "kan vi få aflastning", "vi har brug for en pause", "aflastningsfamilie",
-                       "weekendaflastning"],
-    "ask_klage": ["klage", "hvordan klager jeg", "vi vil klage over afgørelsen", "klagefrist", "ankestyrelsen"],
+    "ask_aflastning": [
+        "aflastning",
+        "kan vi få aflastning",
+        "vi har brug for en pause",
+        "aflastningsfamilie",
+        "weekendaflastning",
+    ],
+    "ask_klage": [
+        "klage",
+        "hvordan klager jeg",
+        "vi vil klage over afgørelsen",
+        "klagefrist",
+        "ankestyrelsen",
+    ],
 }
 
 
@@ -23,10 +35,12 @@ def trained(tmp_path, intents, **config) -> tuple:
     """A whitespace tokenizer and an ensemble trained on TRAINING's examples of the given intents."""
     storage, context = LocalModelStorage(tmp_path), ExecutionContext(GraphSchema({}), "test")
     tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
-    ensemble = IntentEnsemble.create({**IntentEnsemble.get_default_config(), **config}, storage,
-                                     Resource("ensemble"), context)
-    data = TrainingData([Message.build(text=text, intent=intent) for intent in intents
-                         for text in TRAINING[intent]])
+    ensemble = IntentEnsemble.create(
+        {**IntentEnsemble.get_default_config(), **config}, storage, Resource("ensemble"), context
+    )
+    data = TrainingData(
+        [Message.build(text=text, intent=intent) for intent in intents for text in TRAINING[intent]]
+    )
     tokenizer.process_training_data(data)
     ensemble.train(data)
     return tokenizer, ensemble, storage, context
@@ -51,13 +65,17 @@ def test_alone_it_ranks_by_its_own_probabilities(components):
     ranking = message.get("intent_ranking")
     assert message.get("intent")["name"] == "ask_klage"
     assert sum(entry["confidence"] for entry in ranking) == pytest.approx(1.0)
-    assert [entry["confidence"] for entry in ranking] == sorted((e["confidence"] for e in ranking), reverse=True)
+    assert [entry["confidence"] for entry in ranking] == sorted(
+        (e["confidence"] for e in ranking), reverse=True
+    )
 
 
 def test_the_earlier_ranking_is_averaged_in_with_its_weight(components):
     ensemble = components[1]
-    own = {e["name"]: e["confidence"]
-           for e in ensemble.process([tokenized(components, "aflastning")])[0].get("intent_ranking")}
+    own = {
+        e["name"]: e["confidence"]
+        for e in ensemble.process([tokenized(components, "aflastning")])[0].get("intent_ranking")
+    }
     diet = [{"name": "greet", "confidence": 0.9}, {"name": "ask_aflastning", "confidence": 0.1}]
     message = ensemble.process([tokenized(components, "aflastning", diet)])[0]
     combined = {e["name"]: e["confidence"] for e in message.get("intent_ranking")}
@@ -72,8 +90,9 @@ def test_a_loaded_model_predicts_what_the_trained_one_did(components):
     ensemble, storage, context = components[1:4]
     loaded = IntentEnsemble.load(ensemble.config, storage, Resource("ensemble"), context)
     for text in ("godmorgen", "klagefrist", "en pause"):
-        assert (loaded.process([tokenized(components, text)])[0].get("intent_ranking")
-                == ensemble.process([tokenized(components, text)])[0].get("intent_ranking"))
+        assert loaded.process([tokenized(components, text)])[0].get("intent_ranking") == ensemble.process(
+            [tokenized(components, text)]
+        )[0].get("intent_ranking")
 
 
 def test_with_two_intents_both_are_ranked(tmp_path):
@@ -91,5 +110,6 @@ def test_a_message_without_known_ngrams_is_not_guessed(components, text):
     ensemble = components[1]
     message = ensemble.process([tokenized(components, text, [{"name": "greet", "confidence": 0.4}])])[0]
     combined = {e["name"]: e["confidence"] for e in message.get("intent_ranking")}
-    assert combined == pytest.approx({"greet": 0.25 * 0.4 + 0.75 / 3, "ask_aflastning": 0.75 / 3,
-                                      "ask_klage": 0.75 / 3})
+    assert combined == pytest.approx(
+        {"greet": 0.25 * 0.4 + 0.75 / 3, "ask_aflastning": 0.75 / 3, "ask_klage": 0.75 / 3}
+    )

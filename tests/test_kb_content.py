@@ -1,6 +1,7 @@
 """The content itself, read from the built knowledge base: the corrections of the content review hold, the
 0–25 span is covered, and no text carries an amount without its year, a source without a page, or a phone
 number that the sourced facts do not hold."""
+
 from __future__ import annotations
 
 import re
@@ -8,16 +9,29 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ROOT
+from core.config import ROOT
 from knowledge_base import load_content
 from knowledge_base.schema import AMOUNT_PATTERN, PAGE_URL, SENTENCE_SPLIT, YEAR_PATTERN
 
 SHARED = ROOT.parent / "shared"
 PHONE = re.compile(r"(?<![\d.,])(?:\+45 ?)?\d{2} ?\d{2} ?\d{2} ?\d{2}(?![\d.,])")
-NEW_TOPICS = ("specialundervisning", "saerlige-dagtilbud", "boernefaglig-undersoegelse", "underretning",
-              "barsel-og-indlaeggelse", "bil-og-boligindretning", "hospital-og-kommune", "sagsbehandling",
-              "krise-og-sorg", "socialpaedagogisk-stoette", "bpa-og-ledsagelse", "bolig-og-botilbud",
-              "foertidspension-og-forsoergelse", "stu-og-uddannelse", "vaergemaal")
+NEW_TOPICS = (
+    "specialundervisning",
+    "saerlige-dagtilbud",
+    "boernefaglig-undersoegelse",
+    "underretning",
+    "barsel-og-indlaeggelse",
+    "bil-og-boligindretning",
+    "hospital-og-kommune",
+    "sagsbehandling",
+    "krise-og-sorg",
+    "socialpaedagogisk-stoette",
+    "bpa-og-ledsagelse",
+    "bolig-og-botilbud",
+    "foertidspension-og-forsoergelse",
+    "stu-og-uddannelse",
+    "vaergemaal",
+)
 YOUNG_CHILDREN_ONLY = ("saerlige-dagtilbud",)  # about children under school age: no text for the young person
 
 
@@ -29,19 +43,27 @@ def every_text(kb) -> list[tuple[str, str]]:
         raw = kb.topic(tid)
         for audience in ("foraelder", "fagperson", "ung"):
             found.append((f"{tid}:{audience}", kb.topic(tid, audience)["text"]))
-        found += [(f"{tid}:summary", raw["summary"])] + [(f"{tid}:key_points", p) for p in raw.get("key_points") or []]
+        found += [(f"{tid}:summary", raw["summary"])] + [
+            (f"{tid}:key_points", p) for p in raw.get("key_points") or []
+        ]
         found += [(f"{tid}:checklist", i) for i in (raw.get("checklist") or {}).get("items") or []]
     for qid in kb.question_ids():
         found += [(f"{qid}:{a}", t) for a, t in kb.question(qid)["answers"].items()]
     for oid in [o for t in kb.topic_ids() for o in kb.topic(t).get("organisations") or []]:
         org = kb.organisation(oid)
-        found += [(oid, f"{org.get('helps_with', '')} {org.get('how_to_contact', '')} {org.get('phone') or ''}")]
+        found += [
+            (oid, f"{org.get('helps_with', '')} {org.get('how_to_contact', '')} {org.get('phone') or ''}")
+        ]
     return found
 
 
 def test_no_amount_without_its_year(kb):
-    missing = [(where, s.strip()[:80]) for where, text in every_text(kb) for s in SENTENCE_SPLIT.split(text)
-               if AMOUNT_PATTERN.search(s) and not YEAR_PATTERN.search(s)]
+    missing = [
+        (where, s.strip()[:80])
+        for where, text in every_text(kb)
+        for s in SENTENCE_SPLIT.split(text)
+        if AMOUNT_PATTERN.search(s) and not YEAR_PATTERN.search(s)
+    ]
     assert missing == []
 
 
@@ -52,8 +74,9 @@ def test_every_source_names_a_page_not_a_domain(kb):
     assert [s["url"] for s in sources if s.get("url") and not PAGE_URL.match(s["url"])] == []
 
 
-@pytest.mark.skipif(not (SHARED / "facts-2026-12.md").exists(), reason="../shared/facts-2026-12.md is not beside "
-                    "the checkout")
+@pytest.mark.skipif(
+    not (SHARED / "facts-2026-12.md").exists(), reason="../shared/facts-2026-12.md is not beside the checkout"
+)
 def test_every_phone_number_is_one_the_facts_hold(kb):
     # facts-2026-12.md corrects facts.md and names the only numbers a source page showed
     facts = (SHARED / "facts-2026-12.md").read_text(encoding="utf-8")
@@ -104,10 +127,14 @@ def test_young_people_are_spoken_to_as_themselves(kb):
 def test_recommendations_are_not_presented_as_duties(kb):
     """A "skal" about the municipality in a recommendation topic's text cites a law in the same sentence."""
     law = re.compile(r"§|lov\b|loven|lovens|bekendtgørelse", re.IGNORECASE)
-    duties = [(tid, s.strip()[:90]) for tid in kb.topic_ids() if kb.topic(tid)["kind"] == "anbefaling"
-              for audience in ("foraelder", "fagperson", "ung")
-              for s in SENTENCE_SPLIT.split(kb.topic(tid, audience)["text"])
-              if re.search(r"\bkommunen skal\b", s, re.IGNORECASE) and not law.search(s)]
+    duties = [
+        (tid, s.strip()[:90])
+        for tid in kb.topic_ids()
+        if kb.topic(tid)["kind"] == "anbefaling"
+        for audience in ("foraelder", "fagperson", "ung")
+        for s in SENTENCE_SPLIT.split(kb.topic(tid, audience)["text"])
+        if re.search(r"\bkommunen skal\b", s, re.IGNORECASE) and not law.search(s)
+    ]
     assert duties == []
 
 
@@ -121,5 +148,9 @@ def test_review_warnings_name_old_reviews_and_old_amounts(content_copy):
     warnings = review_warnings(load_content(content_copy), today=dt.date(2026, 12, 4))
     assert any(w.entry == "klage" and w.field == "reviewed" for w in warnings)
     assert any("beløb fra" in w.message for w in warnings)  # the latest verified amounts carry older years
-    assert not any(w.entry == "klage" for w in review_warnings(load_content(Path(ROOT / "knowledge_base" / "content")),
-                                                                 today=dt.date(2026, 12, 4)))
+    assert not any(
+        w.entry == "klage"
+        for w in review_warnings(
+            load_content(Path(ROOT / "knowledge_base" / "content")), today=dt.date(2026, 12, 4)
+        )
+    )

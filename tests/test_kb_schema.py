@@ -1,4 +1,5 @@
 """The real content validates; broken content fails with messages naming file, entry and field."""
+
 import datetime as dt
 
 import pytest
@@ -37,7 +38,8 @@ def test_rarity_topic_says_the_sources_disagree():
 
 def test_duplicate_topic_id_is_reported(content_copy):
     (content_copy / "topics" / "kopi.yml").write_text(
-        (content_copy / "topics" / "klage.yml").read_text(encoding="utf-8"), encoding="utf-8")
+        (content_copy / "topics" / "klage.yml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     assert any("klage: id: findes to gange" in m for m in messages(content_copy))
 
 
@@ -49,14 +51,23 @@ def test_dangling_references_are_reported(content_copy):
     assert any(m.startswith("topics/klage.yml: klage: organisations:") and "ukendt-org" in m for m in found)
 
 
-@pytest.mark.parametrize("change, expected", [
-    (lambda d: d.pop("sources"), "sources: mindst én kilde"),
-    (lambda d: d.update(reviewed="i går"), "reviewed: skal være en dato"),
-    (lambda d: d.update(reviewed=dt.date.today() + dt.timedelta(days=30)), "reviewed: ligger i fremtiden"),
-    (lambda d: d["answers"].update(foraelder="  "), "answers.foraelder: tom eller mangler"),
-    (lambda d: d["answers"].update(fagperson="Tilskuddet er 5.519 kr. om året."), "beløb uden årstal"),
-    (lambda d: d.update(amounts=[{"label": "x", "value": 1, "unit": "kr."}]), "amounts[0]: beløb skal have et år"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda d: d.pop("sources"), "sources: mindst én kilde"),
+        (lambda d: d.update(reviewed="i går"), "reviewed: skal være en dato"),
+        (
+            lambda d: d.update(reviewed=dt.date.today() + dt.timedelta(days=30)),
+            "reviewed: ligger i fremtiden",
+        ),
+        (lambda d: d["answers"].update(foraelder="  "), "answers.foraelder: tom eller mangler"),
+        (lambda d: d["answers"].update(fagperson="Tilskuddet er 5.519 kr. om året."), "beløb uden årstal"),
+        (
+            lambda d: d.update(amounts=[{"label": "x", "value": 1, "unit": "kr."}]),
+            "amounts[0]: beløb skal have et år",
+        ),
+    ],
+)
 def test_broken_topic_field_is_reported_with_file_entry_and_field(content_copy, change, expected):
     edit_yaml(content_copy / "topics" / "merudgifter.yml", change)
     found = messages(content_copy)
@@ -65,13 +76,17 @@ def test_broken_topic_field_is_reported_with_file_entry_and_field(content_copy, 
 
 def test_diagnosis_with_unknown_association_is_reported(content_copy):
     edit_yaml(content_copy / "diagnoses.yml", lambda d: d[0].update(association="ingen-saadan"))
-    assert any(m.startswith("diagnoses.yml: ") and "association" in m and "ingen-saadan" in m
-               for m in messages(content_copy))
+    assert any(
+        m.startswith("diagnoses.yml: ") and "association" in m and "ingen-saadan" in m
+        for m in messages(content_copy)
+    )
 
 
 def test_municipality_variant_shared_by_two_municipalities_is_reported(content_copy):
-    edit_yaml(content_copy / "municipalities.yml",
-              lambda d: d["municipalities"][0].setdefault("variants", []).append("Aalborg"))
+    edit_yaml(
+        content_copy / "municipalities.yml",
+        lambda d: d["municipalities"][0].setdefault("variants", []).append("Aalborg"),
+    )
     assert any("Aalborg" in m and "also used by" in m for m in messages(content_copy))
 
 
@@ -85,6 +100,7 @@ def test_too_few_role_examples_and_an_unknown_role_are_reported(content_copy):
     def change(data):
         data["ung"] = data["ung"][:3]
         data["laerer"] = ["jeg underviser i 4.b"]
+
     edit_yaml(content_copy / "role_examples.yml", change)
     found = messages(content_copy)
     assert any(m.startswith("role_examples.yml: ung: ") and "mindst 20 beskeder" in m for m in found), found

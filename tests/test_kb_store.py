@@ -1,4 +1,5 @@
 """The loader builds the database atomically; look-ups answer from it (SQLite and PostgreSQL)."""
+
 import datetime as dt
 
 import pytest
@@ -28,6 +29,7 @@ def test_database_holds_the_content(kb_url):
     assert count(kb_url, m.Diagnosis) == len(content.diagnoses)
 
 
+@pytest.mark.slow
 def test_broken_content_leaves_the_old_database_in_place(tmp_path, content_copy):
     url = f"sqlite:///{tmp_path / 'kb.sqlite'}"
     version = build_database(content_copy, url)
@@ -36,10 +38,15 @@ def test_broken_content_leaves_the_old_database_in_place(tmp_path, content_copy)
         build_database(content_copy, url)
     kb = KnowledgeBase.from_url(url)
     assert kb.version == version
-    assert kb.topic("klage")["related_topics"] == load_content(CONTENT).topics[
-        [t["id"] for t in load_content(CONTENT).topics].index("klage")]["related_topics"]
+    assert (
+        kb.topic("klage")["related_topics"]
+        == load_content(CONTENT).topics[[t["id"] for t in load_content(CONTENT).topics].index("klage")][
+            "related_topics"
+        ]
+    )
 
 
+@pytest.mark.slow
 def test_rebuild_is_picked_up_by_a_running_reader(tmp_path, content_copy):
     url = f"sqlite:///{tmp_path / 'kb.sqlite'}"
     build_database(content_copy, url)
@@ -52,6 +59,7 @@ def test_rebuild_is_picked_up_by_a_running_reader(tmp_path, content_copy):
     assert kb.refresh() is False
 
 
+@pytest.mark.services
 def test_build_on_postgresql(content_copy):
     require_service("PostgreSQL", postgres_available(), POSTGRES_URL)
     engine = create_engine(POSTGRES_URL)
@@ -84,14 +92,29 @@ def test_every_municipality_and_variant_resolves_to_its_region(kb):
         for spelling in [entry["name"], *(entry.get("variants") or [])]:
             assert kb.municipality(spelling) == entry["name"], spelling
             assert kb.region_of(spelling, BEFORE_MERGER) == entry["region"], spelling
-    assert per_region == {"Hovedstaden": 29, "Midtjylland": 19, "Nordjylland": 11, "Sjælland": 17, "Syddanmark": 22}
+    assert per_region == {
+        "Hovedstaden": 29,
+        "Midtjylland": 19,
+        "Nordjylland": 11,
+        "Sjælland": 17,
+        "Syddanmark": 22,
+    }
 
 
-@pytest.mark.parametrize("written, name", [
-    ("Århus", "Aarhus"), ("i Aalborg", "Aalborg"), ("Københavns Kommune", "København"), ("Lyngby", "Lyngby-Taarbæk"),
-    ("Høje Taastrup kommune", "Høje-Taastrup"), ("hoeje-taastrup", "Høje-Taastrup"), ("AALBORG", "Aalborg"),
-    ("Odenses", "Odense"), ("Frederikshavns kommune", "Frederikshavn"),
-])
+@pytest.mark.parametrize(
+    "written, name",
+    [
+        ("Århus", "Aarhus"),
+        ("i Aalborg", "Aalborg"),
+        ("Københavns Kommune", "København"),
+        ("Lyngby", "Lyngby-Taarbæk"),
+        ("Høje Taastrup kommune", "Høje-Taastrup"),
+        ("hoeje-taastrup", "Høje-Taastrup"),
+        ("AALBORG", "Aalborg"),
+        ("Odenses", "Odense"),
+        ("Frederikshavns kommune", "Frederikshavn"),
+    ],
+)
 def test_common_spellings(kb, written, name):
     assert kb.municipality(written) == name
 
@@ -111,15 +134,18 @@ def test_unknown_place(kb):
     assert kb.region_of("Narnia") is None
 
 
-@pytest.mark.parametrize("written, diagnosis_id, association", [
-    ("Angelman", "angelman", "angelmanforeningen"),
-    ("angelman syndrom", "angelman", "angelmanforeningen"),
-    ("angelmann", "angelman", "angelmanforeningen"),
-    ("22q11", "22q11", "22q11-danmark"),
-    ("Williams", "williams", "dansk-forening-for-williams-syndrom"),
-    ("glasknogler", "osteogenesis-imperfecta", "dansk-forening-for-osteogenesis-imperfecta"),
-    ("Prader-Willi", "prader-willi", None),
-])
+@pytest.mark.parametrize(
+    "written, diagnosis_id, association",
+    [
+        ("Angelman", "angelman", "angelmanforeningen"),
+        ("angelman syndrom", "angelman", "angelmanforeningen"),
+        ("angelmann", "angelman", "angelmanforeningen"),
+        ("22q11", "22q11", "22q11-danmark"),
+        ("Williams", "williams", "dansk-forening-for-williams-syndrom"),
+        ("glasknogler", "osteogenesis-imperfecta", "dansk-forening-for-osteogenesis-imperfecta"),
+        ("Prader-Willi", "prader-willi", None),
+    ],
+)
 def test_diagnosis_lookup(kb, written, diagnosis_id, association):
     diagnosis = kb.diagnosis(written)
     assert diagnosis is not None, written
@@ -140,18 +166,32 @@ def test_topic_for_audience_falls_back_to_the_parents_text(kb):
     assert kb.topic("findes-ikke") is None
 
 
-@pytest.mark.parametrize("age, phase", [(0, "0-5"), (5, "0-5"), (6, "6-15"), (15, "6-15"), (16, "16-17"),
-                                        (17, "16-17"), (18, "18-25"), (25, "18-25")])
+@pytest.mark.parametrize(
+    "age, phase",
+    [
+        (0, "0-5"),
+        (5, "0-5"),
+        (6, "6-15"),
+        (15, "6-15"),
+        (16, "16-17"),
+        (17, "16-17"),
+        (18, "18-25"),
+        (25, "18-25"),
+    ],
+)
 def test_life_phase(kb, age, phase):
     assert kb.life_phase(age)["id"] == phase
 
 
 def test_deployment_is_fictional_and_environment_overrides_win(kb):
-    from bot.config import deployment_overrides
+    from core.config import deployment_overrides
 
     assert kb.deployment()["fictional"] is True
-    overridden = kb.deployment(deployment_overrides({"FORLOB_MUNICIPALITY": "Aalborg Kommune",
-                                                     "FORLOB_CONTACT_PHONE": "99 31 31 31"}))
+    overridden = kb.deployment(
+        deployment_overrides(
+            {"FORLOB_MUNICIPALITY": "Aalborg Kommune", "FORLOB_CONTACT_PHONE": "99 31 31 31"}
+        )
+    )
     assert overridden["municipality"] == "Aalborg Kommune"
     assert overridden["contact"]["phone"] == "99 31 31 31"
     assert overridden["contact"]["email"] == kb.deployment()["contact"]["email"]
@@ -164,34 +204,46 @@ def test_missing_database_is_a_clear_error(tmp_path):
         KnowledgeBase.from_url(f"sqlite:///{tmp_path / 'tom.sqlite'}")
 
 
-@pytest.mark.parametrize("text, outside", [
-    ("min mormor skal have hjemmehjælp", True),
-    ("jeg er 47 og har selv fået sklerose, kan jeg få hjælp", True),
-    ("min far er 70 og skal have en rollator", True),
-    ("min datter er 17 og skal flytte hjemmefra", False),
-    ("mormor vil gerne passe vores søn med handicap i weekenden", False),  # about a child: ours
-    ("hun er 30 uger henne, og scanningen viste en sjælden fejl", False),
-    ("jeg er 24 og har en sjælden muskelsygdom", False),
-    ("må vores datter komme i vuggestue med skoldkopper", True),  # an ordinary childhood illness
-])
+@pytest.mark.parametrize(
+    "text, outside",
+    [
+        ("min mormor skal have hjemmehjælp", True),
+        ("jeg er 47 og har selv fået sklerose, kan jeg få hjælp", True),
+        ("min far er 70 og skal have en rollator", True),
+        ("min datter er 17 og skal flytte hjemmefra", False),
+        ("mormor vil gerne passe vores søn med handicap i weekenden", False),  # about a child: ours
+        ("hun er 30 uger henne, og scanningen viste en sjælden fejl", False),
+        ("jeg er 24 og har en sjælden muskelsygdom", False),
+        ("må vores datter komme i vuggestue med skoldkopper", True),  # an ordinary childhood illness
+    ],
+)
 def test_adults_and_elderly_relatives_are_outside_the_domain(kb, text, outside):
     assert kb.outside_domain(text) is outside
 
 
-@pytest.mark.parametrize("text, organisation", [
-    ("hvad laver Sjældne Diagnosers rådgivning?", "sjaeldne-diagnoser"),
-    ("hvad er DUKHs rolle i en klagesag", "dukh"),
-    ("VISOs tilbud til skoler", "viso"),
-    ("vi bor i Sjællands Odde", None),
-])
+@pytest.mark.parametrize(
+    "text, organisation",
+    [
+        ("hvad laver Sjældne Diagnosers rådgivning?", "sjaeldne-diagnoser"),
+        ("hvad er DUKHs rolle i en klagesag", "dukh"),
+        ("VISOs tilbud til skoler", "viso"),
+        ("vi bor i Sjællands Odde", None),
+    ],
+)
 def test_an_organisation_named_in_the_genitive_is_found(kb, text, organisation):
     assert kb.organisation_named(text) == organisation
 
 
-@pytest.mark.parametrize("text, role", [
-    ("jeg er skolepsykolog og har en elev med NF1", "fagperson"),           # a title × "jeg er {}"
-    ("jeg sidder i handicapafdelingen og har fået en ny sag", "fagperson"),  # a workplace × "jeg sidder i {}"
-    ("vores sagsbehandler her i kommunen siger nej", None),                  # a parent speaking of one
-])
+@pytest.mark.parametrize(
+    "text, role",
+    [
+        ("jeg er skolepsykolog og har en elev med NF1", "fagperson"),  # a title × "jeg er {}"
+        (
+            "jeg sidder i handicapafdelingen og har fået en ny sag",
+            "fagperson",
+        ),  # a workplace × "jeg sidder i {}"
+        ("vores sagsbehandler her i kommunen siger nej", None),  # a parent speaking of one
+    ],
+)
 def test_job_titles_and_workplaces_show_a_professional(kb, text, role):
     assert kb.role_in(text) == role

@@ -1,7 +1,8 @@
 """The Danish spaCy pipeline: lookup lemmas, and the entity ruler built from the KB."""
+
 import pytest
 
-from bot.nlp.builder import base_pipeline, build_pipeline, entity_patterns
+from bot.ops.spacy_pipeline import base_pipeline, build_pipeline, entity_patterns
 from knowledge_base import load_content
 from tests.conftest import CONTENT
 
@@ -14,20 +15,30 @@ def nlp(tmp_path_factory):
     return spacy.load(out)
 
 
-@pytest.mark.parametrize("word, lemma", [("overgangen", "overgang"), ("kommunen", "kommune"),
-                                         ("børnene", "barn"), ("merudgifterne", "merudgift")])
+@pytest.mark.parametrize(
+    "word, lemma",
+    [
+        ("overgangen", "overgang"),
+        ("kommunen", "kommune"),
+        ("børnene", "barn"),
+        ("merudgifterne", "merudgift"),
+    ],
+)
 def test_lookup_lemmas(nlp, word, lemma):
     assert nlp(f"Det handler om {word}")[3].lemma_ == lemma
 
 
-@pytest.mark.parametrize("text, label, value", [
-    ("Vi bor i Aalborg", "municipality", "Aalborg"),
-    ("vi bor i århus", "municipality", "Aarhus"),
-    ("Høje-Taastrup Kommune", "municipality", "Høje-Taastrup"),
-    ("min søn har Angelman syndrom", "diagnosis", "angelman"),
-    ("hun har 22q11", "diagnosis", "22q11"),
-    ("kan VISO hjælpe", "organisation", "viso"),
-])
+@pytest.mark.parametrize(
+    "text, label, value",
+    [
+        ("Vi bor i Aalborg", "municipality", "Aalborg"),
+        ("vi bor i århus", "municipality", "Aarhus"),
+        ("Høje-Taastrup Kommune", "municipality", "Høje-Taastrup"),
+        ("min søn har Angelman syndrom", "diagnosis", "angelman"),
+        ("hun har 22q11", "diagnosis", "22q11"),
+        ("kan VISO hjælpe", "organisation", "viso"),
+    ],
+)
 def test_entity_ruler_finds_kb_entities(nlp, text, label, value):
     entities = [(e.label_, e.ent_id_) for e in nlp(text).ents]
     assert (label, value) in entities
@@ -55,8 +66,8 @@ def test_municipality_that_is_also_a_common_word_needs_a_capital(nlp):
 
 
 def test_committed_lookup_tables_match_the_content():
-    from bot.config import ROOT
-    from bot.nlp.builder import lookup_tables
+    from bot.ops.spacy_pipeline import lookup_tables
+    from core.config import ROOT
 
     committed = (ROOT / "data" / "nlu" / "lookups.yml").read_text(encoding="utf-8")
     assert committed == lookup_tables(load_content(CONTENT)), "run `python -m bot nlp build` and commit"

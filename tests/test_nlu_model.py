@@ -1,5 +1,6 @@
 """Understanding on data nobody trained on, end to end through the REST webhook: the older held-out and
 off-topic sets, the independent set's shape and independence, and entities (via /model/parse)."""
+
 import datetime as dt
 import json
 import urllib.request
@@ -9,7 +10,7 @@ import yaml
 
 from actions.context import normalised_entities
 from benchmarks.nlu import examples, holdout_cases, independent_cases, run_cases, score
-from bot.config import ROOT
+from core.config import ROOT
 from knowledge_base import load_content
 from tests.conftest import API_TOKEN, CONTENT
 
@@ -18,8 +19,11 @@ DATA = ROOT / "tests" / "data"
 
 
 def parse(assistant, text: str) -> dict:
-    request = urllib.request.Request(f"{assistant.rasa_url}/model/parse?token={API_TOKEN}",
-                                     data=json.dumps({"text": text}).encode(), headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{assistant.rasa_url}/model/parse?token={API_TOKEN}",
+        data=json.dumps({"text": text}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
 
@@ -38,9 +42,14 @@ def trained_texts() -> set[str]:
 
 def test_evaluation_sets_are_never_trained_on():
     trained = trained_texts()
-    held_out = {" ".join(t.lower().split()) for name in ("nlu_holdout.yml", "nlu_offtopic.yml")
-                for t, _ in examples(DATA / name)}
-    independent = {" ".join(turn["text"].lower().split()) for case in independent_cases() for turn in case["turns"]}
+    held_out = {
+        " ".join(t.lower().split())
+        for name in ("nlu_holdout.yml", "nlu_offtopic.yml")
+        for t, _ in examples(DATA / name)
+    }
+    independent = {
+        " ".join(turn["text"].lower().split()) for case in independent_cases() for turn in case["turns"]
+    }
     assert len(held_out) >= 150
     assert not held_out & trained
     assert not independent & trained
@@ -54,10 +63,17 @@ def test_the_newest_training_material_is_not_a_rewording_of_an_evaluation_text()
     content = load_content(CONTENT)
     trained = [t for messages in content.role_examples.values() for t in messages]
     evaluation = [turn["text"] for case in independent_cases() for turn in case["turns"]]
-    evaluation += [turn["text"] for case in yaml.safe_load((DATA / "dev.yml").read_text(encoding="utf-8"))["cases"]
-                   for turn in case["turns"]]
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit(trained + evaluation)
-    closest = (vectorizer.transform(trained) @ vectorizer.transform(evaluation).T).max(axis=1).toarray().ravel()
+    evaluation += [
+        turn["text"]
+        for case in yaml.safe_load((DATA / "dev.yml").read_text(encoding="utf-8"))["cases"]
+        for turn in case["turns"]
+    ]
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit(
+        trained + evaluation
+    )
+    closest = (
+        (vectorizer.transform(trained) @ vectorizer.transform(evaluation).T).max(axis=1).toarray().ravel()
+    )
     assert len(trained) >= 300
     assert closest.max() < 0.6, [t for t, c in zip(trained, closest) if c >= 0.6]
 

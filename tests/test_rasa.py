@@ -1,6 +1,6 @@
 """Rasa itself: data validation, test stories, and the real servers over HTTP (REST webhook)."""
+
 import json
-import os
 import subprocess
 import sys
 import urllib.error
@@ -8,14 +8,20 @@ import urllib.request
 
 import pytest
 
-from bot.config import ROOT, load_settings, rasa_environment
+from core.config import ROOT, load_settings, rasa_environment
 
 pytestmark = pytest.mark.rasa
 
 
 def rasa_cli(*args, timeout=900):
-    return subprocess.run([sys.executable, "-m", "rasa", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env=rasa_environment(load_settings()))
+    return subprocess.run(
+        [sys.executable, "-m", "rasa", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=rasa_environment(load_settings()),
+    )
 
 
 def post(url: str, body: bytes, content_type: str = "application/json"):
@@ -28,8 +34,10 @@ def post(url: str, body: bytes, content_type: str = "application/json"):
 
 
 def say(assistant, sender: str, message: str) -> list[dict]:
-    status, body = post(f"{assistant.rasa_url}/webhooks/rest/webhook",
-                        json.dumps({"sender": sender, "message": message}).encode())
+    status, body = post(
+        f"{assistant.rasa_url}/webhooks/rest/webhook",
+        json.dumps({"sender": sender, "message": message}).encode(),
+    )
     assert status == 200, body
     return json.loads(body)
 
@@ -50,8 +58,17 @@ def test_data_validates_without_warnings():
 
 
 def test_conversation_stories_pass(trained_model, tmp_path):
-    result = rasa_cli("test", "core", "--model", str(trained_model), "--stories", "tests/stories",
-                      "--out", str(tmp_path), "--fail-on-prediction-errors")
+    result = rasa_cli(
+        "test",
+        "core",
+        "--model",
+        str(trained_model),
+        "--stories",
+        "tests/stories",
+        "--out",
+        str(tmp_path),
+        "--fail-on-prediction-errors",
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     failed = (tmp_path / "failed_test_stories.yml").read_text()
     assert "None of the test stories failed" in failed
@@ -83,8 +100,9 @@ def test_question_is_answered_from_the_knowledge_base_through_the_action_server(
     assert any("Kilde: " in t for t in texts(messages))
 
 
-@pytest.mark.parametrize("message", ["", "   \n\t ", "hej " * 1200, "hej\x00\x07\x1b[31m", "😀🎉👍",
-                                     "<script>alert('x')</script>"])
+@pytest.mark.parametrize(
+    "message", ["", "   \n\t ", "hej " * 1200, "hej\x00\x07\x1b[31m", "😀🎉👍", "<script>alert('x')</script>"]
+)
 def test_bad_input_gets_a_danish_answer_and_the_server_stays_up(assistant, message):
     messages = say(assistant, f"rest-bad-{abs(hash(message))}", message)
     assert texts(messages), messages

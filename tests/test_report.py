@@ -1,4 +1,5 @@
 """The content editors' report on a conversation database with known counts."""
+
 import asyncio
 import datetime as dt
 import shutil
@@ -8,8 +9,8 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.config import ROOT
-from bot.report import collect, render
+from bot.ops.report import collect, render
+from core.config import ROOT
 from tests.conftest import require_service
 from tests.test_cli import cli
 
@@ -34,20 +35,31 @@ def conversation(sender, turns, channel="rest"):
 def tracker_url(tmp_path):
     from rasa.shared.core.domain import Domain
 
-    from bot.privacy.tracker_store import RedactingSQLTrackerStore
+    from bot.server.tracker_store import RedactingSQLTrackerStore
 
     url = f"sqlite:///{tmp_path / 'tracker.sqlite'}"
     store = RedactingSQLTrackerStore(domain=Domain.empty(), host=url)
     trackers = [
-        conversation("a", [("hvad er aflastning", "ask_aflastning", "answer", "aflastning"),
-                           ("/feedback_positive", "feedback_positive", "smalltalk", None),
-                           ("hvad er merudgifter", "ask_merudgifter", "answer", "merudgifter"),
-                           ("/feedback_negative", "feedback_negative", "smalltalk", None)]),
-        conversation("b", [("aflastning om natten", "ask_aflastning", "answer", "aflastning"),
-                           ("/feedback_positive", "feedback_positive", "smalltalk", None),
-                           ("blorp", "nlu_fallback", "fallback", None),
-                           ("blorp", "nlu_fallback", "fallback", None),
-                           ("hvem vandt kampen", "out_of_scope", "out_of_scope", None)], channel="socketio"),
+        conversation(
+            "a",
+            [
+                ("hvad er aflastning", "ask_aflastning", "answer", "aflastning"),
+                ("/feedback_positive", "feedback_positive", "smalltalk", None),
+                ("hvad er merudgifter", "ask_merudgifter", "answer", "merudgifter"),
+                ("/feedback_negative", "feedback_negative", "smalltalk", None),
+            ],
+        ),
+        conversation(
+            "b",
+            [
+                ("aflastning om natten", "ask_aflastning", "answer", "aflastning"),
+                ("/feedback_positive", "feedback_positive", "smalltalk", None),
+                ("blorp", "nlu_fallback", "fallback", None),
+                ("blorp", "nlu_fallback", "fallback", None),
+                ("hvem vandt kampen", "out_of_scope", "out_of_scope", None),
+            ],
+            channel="socketio",
+        ),
         conversation("c", [("min cpr er 120385-1234 og hvad med det", "nlu_fallback", "clarify", None)]),
         conversation("old", [("gammelt spørgsmål", "ask_klage", "answer", "klage")]),
     ]
@@ -56,10 +68,12 @@ def tracker_url(tmp_path):
     store.engine.dispose()
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE events SET timestamp = :t WHERE sender_id = 'old'"),
-                           {"t": time.time() - 40 * DAY})
-        connection.execute(text("UPDATE events SET timestamp = :t WHERE sender_id = 'c'"),
-                           {"t": time.time() - 1 * DAY})
+        connection.execute(
+            text("UPDATE events SET timestamp = :t WHERE sender_id = 'old'"), {"t": time.time() - 40 * DAY}
+        )
+        connection.execute(
+            text("UPDATE events SET timestamp = :t WHERE sender_id = 'c'"), {"t": time.time() - 1 * DAY}
+        )
     engine.dispose()
     return url
 
@@ -93,6 +107,7 @@ def test_page_shows_the_numbers_and_escapes_user_text(tracker_url):
     assert "http://" not in page and "https://" not in page  # self-contained
 
 
+@pytest.mark.slow
 def test_cli_writes_the_report_and_refuses_a_bad_date(tracker_url, tmp_path):
     out = tmp_path / "report.html"
     result = cli("report", "--out", str(out), env_extra={"TRACKER_STORE_URL": tracker_url})
@@ -102,19 +117,36 @@ def test_cli_writes_the_report_and_refuses_a_bad_date(tracker_url, tmp_path):
     assert bad.returncode == 1 and "Ugyldig dato" in bad.stderr
 
 
+@pytest.mark.browser
 def test_report_opens_in_headless_chromium(tracker_url, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    require_service("Chromium", chromium is not None, "make test installs Debian's chromium where it can")
+    require_service("Chromium", chromium is not None, "`make system-deps` installs Debian's chromium")
     page = tmp_path / "report.html"
     page.write_text(render(collect(tracker_url), {}), encoding="utf-8")
     artefacts = ROOT / "tests" / "artefacts"
     artefacts.mkdir(exist_ok=True)
     shot = artefacts / "report.png"
-    result = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                             "--disable-component-update", "--disable-sync", "--no-first-run",
-                             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-                             f"--screenshot={shot}", "--window-size=1000,1600", page.as_uri()],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--screenshot={shot}",
+            "--window-size=1000,1600",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert shot.exists() and shot.stat().st_size > 10_000
     assert "Uncaught" not in result.stderr

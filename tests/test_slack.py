@@ -1,5 +1,6 @@
 """The Slack channel: Block Kit rendering (unit), and a running Rasa stack receiving signed Events API and
 Interactivity requests in Slack's own formats, answering through a local fake of Slack's Web API."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,9 +19,9 @@ from slack_sdk.signature import SignatureVerifier
 
 from actions.answers import answer_message
 from actions.handoff import handoff_message
-from bot.channels.slack import ForlobSlackBot, RecentEvents, user_text
-from bot.channels.slack_blocks import SECTION_LIMIT, render_message, split_sections, to_mrkdwn
-from bot.config import EscalationSettings
+from bot.server.channels.slack import ForlobSlackBot, RecentEvents, user_text
+from bot.server.channels.slack_blocks import SECTION_LIMIT, render_message, split_sections, to_mrkdwn
+from core.config import EscalationSettings
 from tests.conftest import free_port, running_stack
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -43,13 +44,17 @@ def blocks_of(rendered: dict, kind: str) -> list[dict]:
 
 def test_user_text_echoed_by_the_bot_cannot_ping_or_link():
     rendered = render_message({"text": "Jeg kender ikke «<!channel> & <https://ondt.example|klik her>»."})
-    assert sections(rendered) == ["Jeg kender ikke «&lt;!channel&gt; &amp; &lt;https://ondt.example|klik her&gt;»."]
+    assert sections(rendered) == [
+        "Jeg kender ikke «&lt;!channel&gt; &amp; &lt;https://ondt.example|klik her&gt;»."
+    ]
     assert "<!channel>" not in rendered["text"]
 
 
 def test_bold_and_links_become_mrkdwn():
-    assert to_mrkdwn("Søg **skriftligt** hos [DUKH](https://dukh.dk/?a=1&b=2) – 2 < 3") == \
-        "Søg *skriftligt* hos <https://dukh.dk/?a=1&amp;b=2|DUKH> – 2 &lt; 3"
+    assert (
+        to_mrkdwn("Søg **skriftligt** hos [DUKH](https://dukh.dk/?a=1&b=2) – 2 < 3")
+        == "Søg *skriftligt* hos <https://dukh.dk/?a=1&amp;b=2|DUKH> – 2 &lt; 3"
+    )
 
 
 def test_long_text_is_split_within_the_section_limit_without_losing_or_breaking_anything():
@@ -69,8 +74,9 @@ def test_a_single_overlong_word_is_cut_hard():
 
 def test_real_answer_sources_become_one_linked_context_block(kb):
     message = answer_message(kb, "aflastning", "foraelder")
-    rendered = render_message({"text": message["text"], "buttons": message["buttons"],
-                               "custom": message["json_message"]})
+    rendered = render_message(
+        {"text": message["text"], "buttons": message["buttons"], "custom": message["json_message"]}
+    )
     body = "\n".join(sections(rendered))
     first_line = kb.topic("aflastning", "foraelder")["text"].splitlines()[0][:40]
     assert first_line in body and "Kilde:" not in body  # the source line is not shown twice
@@ -89,17 +95,28 @@ def test_real_answer_sources_become_one_linked_context_block(kb):
 
 
 def test_organisations_already_named_in_the_text_are_not_listed_again():
-    custom = {"kind": "organisations", "organisations": [{"id": "viso", "name": "VISO", "url": "https://viso.dk"},
-                                                         {"id": "dukh", "name": "DUKH", "phone": "33 11 10 44"}]}
+    custom = {
+        "kind": "organisations",
+        "organisations": [
+            {"id": "viso", "name": "VISO", "url": "https://viso.dk"},
+            {"id": "dukh", "name": "DUKH", "phone": "33 11 10 44"},
+        ],
+    }
     rendered = render_message({"text": "• VISO: rådgivning", "custom": custom})
     assert sections(rendered) == ["• VISO: rådgivning", "• DUKH · 33 11 10 44"]
 
 
 def test_buttons_carry_the_rasa_payload_and_links_open_pages():
-    rendered = render_message({"text": "Var svaret til hjælp?", "buttons": [
-        {"title": "👍", "payload": "/feedback_positive"},
-        {"title": "Et meget langt knapnavn " * 5, "payload": "/request_human"},
-        {"title": "VISO", "url": "https://viso.dk", "type": "web_url"}]})
+    rendered = render_message(
+        {
+            "text": "Var svaret til hjælp?",
+            "buttons": [
+                {"title": "👍", "payload": "/feedback_positive"},
+                {"title": "Et meget langt knapnavn " * 5, "payload": "/request_human"},
+                {"title": "VISO", "url": "https://viso.dk", "type": "web_url"},
+            ],
+        }
+    )
     first, long, link = blocks_of(rendered, "actions")[0]["elements"]
     assert first["value"] == "/feedback_positive" and first["text"]["text"] == "👍"
     assert len(long["text"]["text"]) == 75 and long["value"] == "/request_human"
@@ -112,10 +129,14 @@ def test_a_payload_alone_posts_nothing():
 
 
 def test_slack_markup_in_the_users_text_is_read_as_plain_text():
-    raw = (f"<@{BOT_USER}> mor &amp; far vil klage &lt;3 – skriv til <mailto:anna@eksempel.dk|anna@eksempel.dk> "
-           "eller se <https://dukh.dk|dukh.dk> og <https://www.sbst.dk>")
-    assert user_text(raw, [BOT_USER]) == \
-        "mor & far vil klage <3 – skriv til anna@eksempel.dk eller se dukh.dk og https://www.sbst.dk"
+    raw = (
+        f"<@{BOT_USER}> mor &amp; far vil klage &lt;3 – skriv til <mailto:anna@eksempel.dk|anna@eksempel.dk> "
+        "eller se <https://dukh.dk|dukh.dk> og <https://www.sbst.dk>"
+    )
+    assert (
+        user_text(raw, [BOT_USER])
+        == "mor & far vil klage <3 – skriv til anna@eksempel.dk eller se dukh.dk og https://www.sbst.dk"
+    )
 
 
 def test_recent_events_forget_the_oldest():
@@ -156,9 +177,20 @@ class FakeSlackWebAPI:
         with self._changed:
             self.posts.append({"ts": ts, **body})
             self._changed.notify_all()
-        return web.json_response({"ok": True, "channel": body["channel"], "ts": ts,
-                                  "message": {"type": "message", "bot_id": "B0BOT00001", "user": BOT_USER,
-                                              "text": body.get("text"), "ts": ts}})
+        return web.json_response(
+            {
+                "ok": True,
+                "channel": body["channel"],
+                "ts": ts,
+                "message": {
+                    "type": "message",
+                    "bot_id": "B0BOT00001",
+                    "user": BOT_USER,
+                    "text": body.get("text"),
+                    "ts": ts,
+                },
+            }
+        )
 
     async def _get_permalink(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
@@ -166,8 +198,7 @@ class FakeSlackWebAPI:
         channel, ts = request.query.get("channel"), request.query.get("message_ts")
         if not channel or not ts:
             return web.json_response({"ok": False, "error": "invalid_arguments"})
-        return web.json_response({"ok": True, "channel": channel,
-                                  "permalink": permalink(channel, ts)})
+        return web.json_response({"ok": True, "channel": channel, "permalink": permalink(channel, ts)})
 
     def _serve(self) -> None:
         app = web.Application()
@@ -200,8 +231,11 @@ class FakeSlackWebAPI:
 
     def wait_for(self, channel: str, thread_ts: str, needle: str, timeout: float = 60) -> list[dict]:
         """The posts in a thread, once one of them contains `needle`."""
+
         def found():
-            return any(needle in json.dumps(p, ensure_ascii=False) for p in self.in_thread(channel, thread_ts))
+            return any(
+                needle in json.dumps(p, ensure_ascii=False) for p in self.in_thread(channel, thread_ts)
+            )
 
         with self._changed:
             assert self._changed.wait_for(found, timeout), f"no reply with {needle!r}: {self.posts[-3:]}"
@@ -222,11 +256,18 @@ def slack_api():
 
 @pytest.fixture(scope="module")
 def slack_stack(trained_model, kb_url, slack_api, tmp_path_factory):
-    with running_stack(tmp_path_factory.mktemp("slack"), kb_url,
-                       {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-                        "SLACK_API_URL": slack_api.url, "SLACK_ESCALATION_CHANNEL": EXPERTS,
-                        "SLACK_ESCALATION_CHANNEL_NAME": "#faglig-sparring",
-                        "ESCALATION_ANSWER_TIME": "Teamet svarer samme dag."}) as stack:
+    with running_stack(
+        tmp_path_factory.mktemp("slack"),
+        kb_url,
+        {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack_api.url,
+            "SLACK_ESCALATION_CHANNEL": EXPERTS,
+            "SLACK_ESCALATION_CHANNEL_NAME": "#faglig-sparring",
+            "ESCALATION_ANSWER_TIME": "Teamet svarer samme dag.",
+        },
+    ) as stack:
         yield stack
 
 
@@ -237,59 +278,144 @@ def new_ts() -> str:
 
 def event_callback(event: dict) -> dict:
     """An Events API delivery as Slack sends it."""
-    return {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "team_id": TEAM, "api_app_id": "A0APP00001", "event": event,
-            "type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
-            "event_time": int(time.time()),
-            "authorizations": [{"enterprise_id": None, "team_id": TEAM, "user_id": BOT_USER, "is_bot": True,
-                                "is_enterprise_install": False}],
-            "is_ext_shared_channel": False, "event_context": "4-eyJldCI6Im1lc3NhZ2UiLCJ0aWQiOiJUMFRFQU0wMDAxIn0"}
+    return {
+        "token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+        "team_id": TEAM,
+        "api_app_id": "A0APP00001",
+        "event": event,
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": TEAM,
+                "user_id": BOT_USER,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": "4-eyJldCI6Im1lc3NhZ2UiLCJ0aWQiOiJUMFRFQU0wMDAxIn0",
+    }
 
 
 def rich_text(text: str) -> list[dict]:
-    return [{"type": "rich_text", "block_id": "eXhe", "elements": [
-        {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}]}]
+    return [
+        {
+            "type": "rich_text",
+            "block_id": "eXhe",
+            "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}],
+        }
+    ]
 
 
 def app_mention(user: str, channel: str, text: str) -> dict:
     ts = new_ts()
-    return event_callback({"client_msg_id": str(uuid.uuid4()), "type": "app_mention",
-                           "text": f"<@{BOT_USER}> {text}", "user": user, "ts": ts, "blocks": rich_text(text),
-                           "team": TEAM, "channel": channel, "event_ts": ts})
+    return event_callback(
+        {
+            "client_msg_id": str(uuid.uuid4()),
+            "type": "app_mention",
+            "text": f"<@{BOT_USER}> {text}",
+            "user": user,
+            "ts": ts,
+            "blocks": rich_text(text),
+            "team": TEAM,
+            "channel": channel,
+            "event_ts": ts,
+        }
+    )
 
 
 def direct_message(user: str, channel: str, text: str, **extra) -> dict:
     ts = new_ts()
-    return event_callback({"client_msg_id": str(uuid.uuid4()), "type": "message", "text": text, "user": user,
-                           "ts": ts, "blocks": rich_text(text), "team": TEAM, "channel": channel,
-                           "event_ts": ts, "channel_type": "im", **extra})
+    return event_callback(
+        {
+            "client_msg_id": str(uuid.uuid4()),
+            "type": "message",
+            "text": text,
+            "user": user,
+            "ts": ts,
+            "blocks": rich_text(text),
+            "team": TEAM,
+            "channel": channel,
+            "event_ts": ts,
+            "channel_type": "im",
+            **extra,
+        }
+    )
 
 
 def block_actions(user: str, channel: str, post: dict, button: dict) -> dict:
     """An Interactivity request for a click on `button` in the bot's message `post`."""
-    return {"type": "block_actions", "user": {"id": user, "username": "anna", "name": "anna", "team_id": TEAM},
-            "api_app_id": "A0APP00001", "token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
-            "container": {"type": "message", "message_ts": post["ts"], "channel_id": channel, "is_ephemeral": False,
-                          "thread_ts": post["thread_ts"]},
-            "trigger_id": "1234567890.123456789.abcdef", "team": {"id": TEAM, "domain": "eksempelby"},
-            "enterprise": None, "is_enterprise_install": False, "channel": {"id": channel, "name": "directmessage"},
-            "message": {"bot_id": "B0BOT00001", "type": "message", "text": post["text"], "user": BOT_USER,
-                        "ts": post["ts"], "app_id": "A0APP00001", "blocks": post["blocks"], "team": TEAM,
-                        "thread_ts": post["thread_ts"], "parent_user_id": user},
-            "state": {"values": {}}, "response_url": "https://hooks.slack.com/actions/T0TEAM0001/1/abc",
-            "actions": [{"action_id": button["action_id"], "block_id": "xYz1", "text": button["text"],
-                         "value": button["value"], "type": "button", "action_ts": new_ts()}]}
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": "anna", "name": "anna", "team_id": TEAM},
+        "api_app_id": "A0APP00001",
+        "token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+        "container": {
+            "type": "message",
+            "message_ts": post["ts"],
+            "channel_id": channel,
+            "is_ephemeral": False,
+            "thread_ts": post["thread_ts"],
+        },
+        "trigger_id": "1234567890.123456789.abcdef",
+        "team": {"id": TEAM, "domain": "eksempelby"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel, "name": "directmessage"},
+        "message": {
+            "bot_id": "B0BOT00001",
+            "type": "message",
+            "text": post["text"],
+            "user": BOT_USER,
+            "ts": post["ts"],
+            "app_id": "A0APP00001",
+            "blocks": post["blocks"],
+            "team": TEAM,
+            "thread_ts": post["thread_ts"],
+            "parent_user_id": user,
+        },
+        "state": {"values": {}},
+        "response_url": "https://hooks.slack.com/actions/T0TEAM0001/1/abc",
+        "actions": [
+            {
+                "action_id": button["action_id"],
+                "block_id": "xYz1",
+                "text": button["text"],
+                "value": button["value"],
+                "type": "button",
+                "action_ts": new_ts(),
+            }
+        ],
+    }
 
 
-def send(stack, body: bytes, *, content_type: str = "application/json", timestamp: int | None = None,
-         secret: str = SECRET, headers: dict | None = None) -> tuple[int, dict, dict | str]:
+def send(
+    stack,
+    body: bytes,
+    *,
+    content_type: str = "application/json",
+    timestamp: int | None = None,
+    secret: str = SECRET,
+    headers: dict | None = None,
+) -> tuple[int, dict, dict | str]:
     """POST to the Slack webhook, signed as Slack signs (slack_sdk's own signature code)."""
     timestamp = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
     request = urllib.request.Request(
-        f"{stack.rasa_url}/webhooks/slack/webhook", data=body, method="POST",
-        headers={"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
-                 "X-Slack-Signature": signature, "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
-                 **(headers or {})})
+        f"{stack.rasa_url}/webhooks/slack/webhook",
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+            "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+            **(headers or {}),
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             status, reply_headers, raw = response.status, response.headers, response.read().decode()
@@ -328,8 +454,9 @@ def feedback_post(posts: list[dict]) -> dict:
 @rasa
 def test_url_verification_echoes_the_challenge(slack_stack):
     challenge = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
-    status, _, body = send_event(slack_stack, {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": challenge,
-                                               "type": "url_verification"})
+    status, _, body = send_event(
+        slack_stack, {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": challenge, "type": "url_verification"}
+    )
     assert (status, body) == (200, {"challenge": challenge})
     assert health(slack_stack) == {"status": "ok"}
 
@@ -375,8 +502,9 @@ def test_a_retried_event_is_answered_once(slack_stack, slack_api):
     delivery = app_mention("U0CARL0001", "C0FAMILIE1", "hvad er aflastning")
     ts = delivery["event"]["ts"]
     assert send_event(slack_stack, delivery)[0] == 200
-    status, headers, _ = send_event(slack_stack, delivery,
-                                    headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"})
+    status, headers, _ = send_event(
+        slack_stack, delivery, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
+    )
     assert status == 200 and headers.get("x-slack-no-retry") == "1"
     slack_api.wait_for("C0FAMILIE1", ts, "Var svaret til hjælp")
     # a later message in the same conversation is handled after anything queued before it
@@ -389,12 +517,30 @@ def test_a_retried_event_is_answered_once(slack_stack, slack_api):
 @rasa
 def test_edits_and_the_bots_own_messages_are_not_answered(slack_stack, slack_api):
     original = new_ts()
-    edited = event_callback({"type": "message", "subtype": "message_changed", "hidden": True,
-                             "channel": "D0DORA0001", "ts": new_ts(), "event_ts": new_ts(), "channel_type": "im",
-                             "message": {"type": "message", "user": "U0DORA0001", "text": "hvad er aflastning",
-                                         "ts": original, "edited": {"user": "U0DORA0001", "ts": new_ts()}},
-                             "previous_message": {"type": "message", "user": "U0DORA0001", "text": "hvad er afl",
-                                                  "ts": original}})
+    edited = event_callback(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "hidden": True,
+            "channel": "D0DORA0001",
+            "ts": new_ts(),
+            "event_ts": new_ts(),
+            "channel_type": "im",
+            "message": {
+                "type": "message",
+                "user": "U0DORA0001",
+                "text": "hvad er aflastning",
+                "ts": original,
+                "edited": {"user": "U0DORA0001", "ts": new_ts()},
+            },
+            "previous_message": {
+                "type": "message",
+                "user": "U0DORA0001",
+                "text": "hvad er afl",
+                "ts": original,
+            },
+        }
+    )
     own = direct_message(BOT_USER, "D0DORA0001", "Var svaret til hjælp?", bot_id="B0BOT00001")
     for delivery in (edited, own):
         assert send_event(slack_stack, delivery)[0] == 200
@@ -407,7 +553,9 @@ def test_edits_and_the_bots_own_messages_are_not_answered(slack_stack, slack_api
 
 @rasa
 def test_a_wrong_signature_is_refused(slack_stack):
-    status, _, body = send_event(slack_stack, app_mention("U0EVIL0001", "C0FAMILIE1", "hej"), secret="forkert")
+    status, _, body = send_event(
+        slack_stack, app_mention("U0EVIL0001", "C0FAMILIE1", "hej"), secret="forkert"
+    )
     assert status == 401 and body["error"] == "bad_signature"
     status, _, body = send(slack_stack, b"{}", headers={"X-Slack-Signature": ""})
     assert status == 401 and body["error"] == "unsigned"
@@ -426,7 +574,9 @@ def test_a_request_older_than_five_minutes_is_refused(slack_stack):
 def test_bad_json_is_a_400_with_a_reason(slack_stack):
     status, _, body = send(slack_stack, b'{"type": "event_callback", ')
     assert status == 400 and body["error"] == "invalid_json" and body["reason"]
-    status, _, body = send(slack_stack, b"payload=%7Bikke-json", content_type="application/x-www-form-urlencoded")
+    status, _, body = send(
+        slack_stack, b"payload=%7Bikke-json", content_type="application/x-www-form-urlencoded"
+    )
     assert status == 400 and body["error"] == "invalid_payload"
 
 
@@ -436,7 +586,8 @@ QUESTION = "hvad er tabt arbejdsfortjeneste? far har CPR 120385-1234 og tlf. 22 
 @rasa
 def test_asking_for_a_person_posts_the_question_to_the_expert_channel(slack_stack, slack_api, kb):
     """A caseworker asks in a channel, then clicks "Tal med en medarbejder": the question goes to the expert
-    channel without CPR and phone number, with the topic and a link to the thread; the caseworker reads where."""
+    channel without CPR and phone number, with the topic and a link to the thread;
+    the caseworker reads where."""
     delivery = app_mention("U0SARA0001", "C0SAGER001", QUESTION)
     assert send_event(slack_stack, delivery)[0] == 200
     ts = delivery["event"]["ts"]
@@ -454,10 +605,14 @@ def test_asking_for_a_person_posts_the_question_to_the_expert_channel(slack_stac
     assert "thread_ts" not in escalation  # a new message in the expert channel, not a reply somewhere
 
     [reply] = [p for p in posts if "videre til dine kolleger" in p["text"]]
-    assert reply["text"].startswith("Jeg har sendt dit spørgsmål videre til dine kolleger i "
-                                    f"<{permalink(EXPERTS, escalation['ts'])}|#faglig-sparring>. "
-                                    "Teamet svarer samme dag.")
-    assert kb.deployment()["contact"]["phone"] not in reply["text"]  # a colleague answers, not the citizen line
+    assert reply["text"].startswith(
+        "Jeg har sendt dit spørgsmål videre til dine kolleger i "
+        f"<{permalink(EXPERTS, escalation['ts'])}|#faglig-sparring>. "
+        "Teamet svarer samme dag."
+    )
+    assert (
+        kb.deployment()["contact"]["phone"] not in reply["text"]
+    )  # a colleague answers, not the citizen line
     assert "Der er ikke sendt noget" not in reply["text"]
 
 
@@ -479,8 +634,13 @@ def handoff_reply(kb, question: str) -> dict:
 
 async def test_an_escalation_from_a_direct_message_is_redacted_escaped_and_names_the_asker(slack_api, kb):
     ts = new_ts()
-    bot = ForlobSlackBot(TOKEN, "D0SARA0003", ts, api_url=slack_api.url,
-                         escalation=EscalationSettings(slack_channel="C0EKSPERT3"))
+    bot = ForlobSlackBot(
+        TOKEN,
+        "D0SARA0003",
+        ts,
+        api_url=slack_api.url,
+        escalation=EscalationSettings(slack_channel="C0EKSPERT3"),
+    )
     typed = "<!channel> far har CPR 1203851234, ring +45 22334455 eller skriv til far@eksempel.dk"
     await bot.send_response("U0SARA0003", handoff_reply(kb, typed))
 
@@ -494,21 +654,31 @@ async def test_an_escalation_from_a_direct_message_is_redacted_escaped_and_names
     assert "/archives/D0SARA0003" not in posted and "som kun <@U0SARA0003> kan se" in posted
 
     [reply] = slack_api.in_thread("D0SARA0003", ts)
-    assert reply["text"].startswith("Jeg har sendt dit spørgsmål videre til dine kolleger i "
-                                    f"<{permalink('C0EKSPERT3', post['ts'])}|ekspertkanalen>. "
-                                    "En kollega svarer normalt inden for arbejdsdagen.")
+    assert reply["text"].startswith(
+        "Jeg har sendt dit spørgsmål videre til dine kolleger i "
+        f"<{permalink('C0EKSPERT3', post['ts'])}|ekspertkanalen>. "
+        "En kollega svarer normalt inden for arbejdsdagen."
+    )
 
 
 FAILED = "Jeg kunne desværre ikke sende dit spørgsmål videre til en kollega lige nu. Der er ikke sendt noget."
 
 
-@pytest.mark.parametrize("experts, failure, notice", [
-    ("C0EKSPERT4", None, "der er ikke sat en ekspertkanal op. Der er ikke sendt noget."),  # not configured
-    ("C0EKSPERT5", "500", FAILED),  # Slack answers with an HTTP error
-    ("C0EKSPERT6", "not_in_channel", FAILED),  # ok: false (the bot was not invited to the channel)
-])
-async def test_when_nothing_reached_a_colleague_the_caseworker_is_told_and_gets_the_contact(slack_api, kb, experts,
-                                                                                          failure, notice):
+@pytest.mark.parametrize(
+    "experts, failure, notice",
+    [
+        (
+            "C0EKSPERT4",
+            None,
+            "der er ikke sat en ekspertkanal op. Der er ikke sendt noget.",
+        ),  # not configured
+        ("C0EKSPERT5", "500", FAILED),  # Slack answers with an HTTP error
+        ("C0EKSPERT6", "not_in_channel", FAILED),  # ok: false (the bot was not invited to the channel)
+    ],
+)
+async def test_when_nothing_reached_a_colleague_the_caseworker_is_told_and_gets_the_contact(
+    slack_api, kb, experts, failure, notice
+):
     ts = new_ts()
     settings = EscalationSettings(slack_channel=experts) if failure else EscalationSettings()
     if failure:

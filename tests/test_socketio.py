@@ -1,5 +1,7 @@
 """The socket.io channel with session persistence: replies arrive, also after a reconnect (page reload); the
-input rules of bot/channels/rules.py on `user_uttered` and `session_request`, with a real socket.io client."""
+input rules of bot/server/channels/rules.py on `user_uttered` and `session_request`,
+with a real socket.io client."""
+
 import asyncio
 import json
 import re
@@ -8,7 +10,7 @@ import sqlite3
 import pytest
 import socketio
 
-from bot.channels.rules import MAX_MESSAGE_LENGTH, TOO_LONG_TEXT
+from bot.server.channels.rules import MAX_MESSAGE_LENGTH, TOO_LONG_TEXT
 
 pytestmark = pytest.mark.rasa
 
@@ -56,10 +58,10 @@ async def test_the_conversation_survives_a_reconnect(assistant):
     assert answers and answers[0]["audience"] == "fagperson"
 
 
-
-# -- the input rules (bot/channels/rules.py) on user_uttered ------------------------------------------------
+# -- the input rules (bot/server/channels/rules.py) on user_uttered ------------------------------------------
 class Connection:
-    """One socket.io connection of a web client, kept open across messages; `bot_uttered` payloads queue up."""
+    """One socket.io connection of a web client, kept open across messages;
+    `bot_uttered` payloads queue up."""
 
     def __init__(self, url: str):
         self.url = url
@@ -90,22 +92,27 @@ class Connection:
         return replies
 
     async def refused(self, data: dict) -> dict:
-        """The one reply to a message the channel refuses (that nothing reached Rasa, the tracker store shows)."""
+        """The one reply to a message the channel refuses (that nothing reached Rasa,
+        the tracker store shows)."""
         await self.client.emit("user_uttered", data)
         return await asyncio.wait_for(self.replies.get(), 30)
 
 
 def stored_user_messages(db, sender) -> list[str]:
     with sqlite3.connect(db) as connection:
-        rows = connection.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id",
-                                  (str(sender),))
+        rows = connection.execute(
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (str(sender),)
+        )
         return [json.loads(data)["text"] for (data,) in rows]
 
 
 async def stored_after_the_turn(db, sender, expected: list[str], timeout: float = 15) -> list[str]:
-    """Rasa sends a turn's replies before it saves the turn: wait until `expected` is stored (or time is up)."""
+    """Rasa sends a turn's replies before it saves the turn:
+    wait until `expected` is stored (or time is up)."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while (stored := stored_user_messages(db, sender)) != expected and asyncio.get_running_loop().time() < deadline:
+    while (
+        stored := stored_user_messages(db, sender)
+    ) != expected and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.1)
     return stored
 
@@ -113,13 +120,18 @@ async def stored_after_the_turn(db, sender, expected: list[str], timeout: float 
 NOT_TEXT = "Feltet 'message' skal være tekst."
 
 
-@pytest.mark.parametrize("name, message, reason", [
-    ("list", ["hej"], NOT_TEXT),
-    ("number", 7, NOT_TEXT),
-    ("object", {"text": "hej"}, NOT_TEXT),
-    ("too-long", "hjælp " * (MAX_MESSAGE_LENGTH // 6 + 10), TOO_LONG_TEXT),
-])
-async def test_a_refused_message_gets_its_danish_reason_and_the_socket_goes_on(assistant, name, message, reason):
+@pytest.mark.parametrize(
+    "name, message, reason",
+    [
+        ("list", ["hej"], NOT_TEXT),
+        ("number", 7, NOT_TEXT),
+        ("object", {"text": "hej"}, NOT_TEXT),
+        ("too-long", "hjælp " * (MAX_MESSAGE_LENGTH // 6 + 10), TOO_LONG_TEXT),
+    ],
+)
+async def test_a_refused_message_gets_its_danish_reason_and_the_socket_goes_on(
+    assistant, name, message, reason
+):
     session = f"sio-rules-{name}"
     async with Connection(assistant.rasa_url) as connection:
         assert await connection.session(session) == session
@@ -130,20 +142,25 @@ async def test_a_refused_message_gets_its_danish_reason_and_the_socket_goes_on(a
     assert await stored_after_the_turn(assistant.tracker_db, session, ["hej"]) == ["hej"]
 
 
-@pytest.mark.parametrize("name, bad, reason", [
-    ("too-long", "x" * 129, "Feltet 'session_id' er for langt: højst 128 tegn."),
-    ("newline", "anna\nbent", "Feltet 'session_id' må ikke indeholde kontroltegn (fx linjeskift)."),
-    ("blank", "   ", "Feltet 'session_id' mangler eller er tomt."),
-    ("number", 42, "Feltet 'session_id' mangler eller er tomt."),
-    ("missing", None, "Feltet 'session_id' mangler eller er tomt."),
-])
+@pytest.mark.parametrize(
+    "name, bad, reason",
+    [
+        ("too-long", "x" * 129, "Feltet 'session_id' er for langt: højst 128 tegn."),
+        ("newline", "anna\nbent", "Feltet 'session_id' må ikke indeholde kontroltegn (fx linjeskift)."),
+        ("blank", "   ", "Feltet 'session_id' mangler eller er tomt."),
+        ("number", 42, "Feltet 'session_id' mangler eller er tomt."),
+        ("missing", None, "Feltet 'session_id' mangler eller er tomt."),
+    ],
+)
 async def test_a_bad_session_id_gets_its_danish_reason_and_nothing_is_stored(assistant, name, bad, reason):
     good = f"sio-good-{name}"
     async with Connection(assistant.rasa_url) as connection:
         assert await connection.session(good) == good
         data = {"message": "hvad er aflastning"} | ({} if bad is None else {"session_id": bad})
         refusal = await connection.refused(data)
-        assert refusal["text"].startswith(reason) and refusal["text"].isprintable() and set(refusal) == {"text"}
+        assert (
+            refusal["text"].startswith(reason) and refusal["text"].isprintable() and set(refusal) == {"text"}
+        )
         replies = await connection.answered({"message": "hej", "session_id": good})  # the socket still works
     assert replies[0]["text"].startswith("Hej, og velkommen")
     assert await stored_after_the_turn(assistant.tracker_db, good, ["hej"]) == ["hej"]

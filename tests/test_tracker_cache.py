@@ -1,7 +1,8 @@
-"""The tracker store's cache of recent conversations (bot/tracker_store.py, issue 19) on real SQLite files and
-a real PostgreSQL: whatever it serves must equal what a fresh load from the database gives, with other
-replicas writing the same conversation, after a session restart, after erasure (in another process) and
+"""The tracker store's cache of recent conversations (bot/server/tracker_store.py, issue 19) on real SQLite
+files and a real PostgreSQL: whatever it serves must equal what a fresh load from the database gives, with
+other replicas writing the same conversation, after a session restart, after erasure (in another process) and
 after a resent message; and a retrieve must read only the rows written since the last one."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from bot.config import ROOT, SettingsError, load_settings
+from core.config import ROOT, SettingsError, load_settings
 from tests.conftest import POSTGRES_URL, postgres_available, require_service
 
 TURNS = 22
@@ -47,7 +48,7 @@ def url(request, tmp_path):
 @pytest.fixture
 def make_store(domain, monkeypatch):
     """make_store(url, cache_size) → a ConversationStore, as a Rasa process (replica) would create it."""
-    from bot.tracker_store import ConversationStore
+    from bot.server.tracker_store import ConversationStore
 
     stores = []
 
@@ -73,6 +74,7 @@ def fetched(monkeypatch):
             rows = original(self)
             counter["rows"] += len(rows)
             return rows
+
         return all_rows
 
     for kind in (Result, ScalarResult):
@@ -103,21 +105,31 @@ def turn(tracker, number: int) -> None:
 
     municipality = ("Aalborg", "Vejle", "Odense")[number % 3]
     text = f"vi bor i {municipality}, ring på 12 34 56 {number:02d}"  # a phone number: stored redacted
-    entities = [{"entity": "municipality", "value": municipality, "start": 9, "end": 9 + len(municipality)},
-                {"entity": "age", "value": number % 18, "start": 0, "end": 2}]
-    tracker.update(UserUttered(text, {"name": "inform", "confidence": 0.93},
-                               entities, message_id=f"{tracker.sender_id}-{number}"))
+    entities = [
+        {"entity": "municipality", "value": municipality, "start": 9, "end": 9 + len(municipality)},
+        {"entity": "age", "value": number % 18, "start": 0, "end": 2},
+    ]
+    tracker.update(
+        UserUttered(
+            text, {"name": "inform", "confidence": 0.93}, entities, message_id=f"{tracker.sender_id}-{number}"
+        )
+    )
     tracker.update(SlotSet("municipality", municipality))
     tracker.update(SlotSet("age", float(number % 18)))
     tracker.update(ActionExecuted("action_answer"))
-    tracker.update(BotUttered(f"Svar {number} for {municipality}", {"custom": {"kind": "answer", "region": "x"}}))
+    tracker.update(
+        BotUttered(f"Svar {number} for {municipality}", {"custom": {"kind": "answer", "region": "x"}})
+    )
     tracker.update(SlotSet("topic", f"emne-{number}"))
     tracker.update(ActionExecuted("action_listen"))
 
 
 def as_compared(tracker) -> dict:
-    return {"events": [event.as_dict() for event in tracker.events], "slots": tracker.current_slot_values(),
-            "latest_message": tracker.latest_message.as_dict() if tracker.latest_message else None}
+    return {
+        "events": [event.as_dict() for event in tracker.events],
+        "slots": tracker.current_slot_values(),
+        "latest_message": tracker.latest_message.as_dict() if tracker.latest_message else None,
+    }
 
 
 async def converse(stores, fresh, sender: str, fetched=None) -> list[int]:
@@ -145,7 +157,7 @@ async def converse(stores, fresh, sender: str, fetched=None) -> list[int]:
 def test_served_trackers_equal_fresh_loads_and_read_only_new_rows(url, make_store, fetched):
     from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 
-    from bot.privacy.tracker_store import RedactingSQLTrackerStore
+    from bot.server.tracker_store import RedactingSQLTrackerStore
 
     cached, fresh = make_store(url), make_store(url, cache_size=0)
 
@@ -181,8 +193,10 @@ def test_served_trackers_equal_fresh_loads_and_read_only_new_rows(url, make_stor
     assert sum(isinstance(e, UserUttered) for e in served.events) == TURNS - SESSION_RESTART + 1
     assert all("[telefonnummer fjernet]" in e.text for e in served.events if isinstance(e, UserUttered))
     (cached_2nd, fresh_2nd), (cached_20th, fresh_20th) = rows_read[0], rows_read[18]
-    print(f"\n[{url.split(':')[0]}] rows fetched by the 2nd retrieve: cached {cached_2nd}, fresh {fresh_2nd}; "
-          f"by the 20th: cached {cached_20th}, fresh {fresh_20th}")
+    print(
+        f"\n[{url.split(':')[0]}] rows fetched by the 2nd retrieve: cached {cached_2nd}, fresh {fresh_2nd}; "
+        f"by the 20th: cached {cached_20th}, fresh {fresh_20th}"
+    )
     # the 2nd is the cache's first read (the 1st found no conversation); then only the turn's rows + the last
     assert cached_2nd == fresh_2nd and cached_20th == ROWS_PER_TURN + 1 < fresh_20th
 
@@ -195,15 +209,20 @@ def test_two_replicas_writing_in_turns_each_see_the_others_events(url, make_stor
 def test_an_erased_conversation_is_not_served_from_the_cache(url, make_store):
     """Erased by the CLI (another process), then by retention.erase as "Slet samtalen" does in the Rasa
     process, and then written anew by another replica: on SQLite the new rows reuse the erased rows' ids."""
-    from bot.privacy.retention import erase
+    from core.events_table import erase
 
     store, other, fresh = make_store(url), make_store(url), make_store(url, cache_size=0)
 
     async def main():
         await converse([store], fresh, "carl")
         env = {**os.environ, "TRACKER_STORE_URL": url}
-        subprocess.run([sys.executable, "-m", "bot", "privacy", "forget", "carl"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "bot", "privacy", "forget", "carl"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         assert await store.retrieve("carl") is None
         new = await store.get_or_create_tracker("carl")
         assert [e.as_dict()["event"] for e in new.events] == ["action"]  # a new, empty conversation
@@ -217,9 +236,15 @@ def test_an_erased_conversation_is_not_served_from_the_cache(url, make_store):
             turn(again, number)
         await other.save(again)
         with other.engine.connect() as connection:
-            reused = connection.execute(sa.text("SELECT sender_id, data FROM events WHERE id = :id"),
-                                        {"id": anchor.id}).first()
-        return anchor, reused, as_compared(await store.retrieve("dora")), as_compared(await fresh.retrieve("dora"))
+            reused = connection.execute(
+                sa.text("SELECT sender_id, data FROM events WHERE id = :id"), {"id": anchor.id}
+            ).first()
+        return (
+            anchor,
+            reused,
+            as_compared(await store.retrieve("dora")),
+            as_compared(await fresh.retrieve("dora")),
+        )
 
     anchor, reused, served, loaded = asyncio.run(main())
     assert served == loaded
@@ -239,8 +264,9 @@ def test_a_resent_message_is_stored_once(url, make_store):
         turn(tracker, 1)
         await store.save(tracker)
         again = await store.retrieve("eva")
-        again.update(UserUttered("vi bor i Vejle, ring på 12 34 56 01", {"name": "inform"},
-                                 message_id="eva-1"))  # nginx resent it after the replica that stored it died
+        again.update(
+            UserUttered("vi bor i Vejle, ring på 12 34 56 01", {"name": "inform"}, message_id="eva-1")
+        )  # nginx resent it after the replica that stored it died
         again.update(BotUttered("Svar"))
         await store.save(again)
         return await store.retrieve("eva"), await fresh.retrieve("eva")
@@ -252,7 +278,11 @@ def test_a_resent_message_is_stored_once(url, make_store):
 
 def test_the_cache_holds_at_most_its_size_and_zero_turns_it_off(tmp_path, make_store):
     url = f"sqlite:///{tmp_path / 'tracker.sqlite'}"
-    small, off, fresh = make_store(url, cache_size=2), make_store(url, cache_size=0), make_store(url, cache_size=0)
+    small, off, fresh = (
+        make_store(url, cache_size=2),
+        make_store(url, cache_size=0),
+        make_store(url, cache_size=0),
+    )
 
     async def main():
         for sender in ("a", "b", "c"):
@@ -266,7 +296,9 @@ def test_the_cache_holds_at_most_its_size_and_zero_turns_it_off(tmp_path, make_s
     asyncio.run(main())
 
 
-@pytest.mark.parametrize("url", ["postgresql"], indirect=True)  # its pooled connections are what a restart breaks
+@pytest.mark.parametrize(
+    "url", ["postgresql"], indirect=True
+)  # its pooled connections are what a restart breaks
 def test_after_a_database_restart_the_cached_conversation_is_read_on_a_fresh_connection(url, make_store):
     """The pooled connections die with the database (here: their backends are terminated); the read is
     run once more on a fresh connection and the cache, untouched by the failed read, still serves."""
@@ -277,8 +309,12 @@ def test_after_a_database_restart_the_cached_conversation_is_read_on_a_fresh_con
         await converse([store], fresh, "finn")
         admin = sa.create_engine(POSTGRES_URL)
         with admin.begin() as connection:
-            killed = connection.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                                "WHERE application_name = :name"), {"name": name}).all()
+            killed = connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :name"
+                ),
+                {"name": name},
+            ).all()
         admin.dispose()
         assert killed  # the store's pooled connection was there to be broken
         return as_compared(await store.retrieve("finn")), as_compared(await fresh.retrieve("finn"))
@@ -291,4 +327,8 @@ def test_after_a_database_restart_the_cached_conversation_is_read_on_a_fresh_con
 def test_a_bad_cache_size_is_refused_with_the_variables_name(value):
     with pytest.raises(SettingsError, match="TRACKER_CACHE_SIZE"):
         load_settings({"TRACKER_CACHE_SIZE": value})
-    assert load_settings({}).tracker_cache_size == load_settings({"TRACKER_CACHE_SIZE": ""}).tracker_cache_size == 300
+    assert (
+        load_settings({}).tracker_cache_size
+        == load_settings({"TRACKER_CACHE_SIZE": ""}).tracker_cache_size
+        == 300
+    )

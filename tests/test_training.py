@@ -1,11 +1,14 @@
 """The training benchmark's reading of Rasa's log, on lines as `rasa train` prints them."""
+
 from benchmarks.training import phases
-from bot.config import load_settings
-from bot.training import MODEL_NAME, rasa_train_command, write_question_examples
+from bot.ops.training import MODEL_NAME, rasa_train_command, write_question_examples
+from core.config import load_settings
 
 HOOKS = "2026-12-02 05:18:{} INFO     rasa.engine.training.hooks  - {} component '{}'."
-TQDM = ("Epochs:  96%|█████████▌| 24/25 [02:33<00:06,  6.1s/it, t_loss=2.6]\r"
-        "Epochs: 100%|██████████| 25/25 [02:39<00:00,  6.38s/it, t_loss=2.57, i_acc=0.989, e_f1=0.978]\r")
+TQDM = (
+    "Epochs:  96%|█████████▌| 24/25 [02:33<00:06,  6.1s/it, t_loss=2.6]\r"
+    "Epochs: 100%|██████████| 25/25 [02:39<00:00,  6.38s/it, t_loss=2.57, i_acc=0.989, e_f1=0.978]\r"
+)
 
 
 def test_phases_time_each_component_and_diet_epochs():
@@ -24,7 +27,9 @@ def test_phases_time_each_component_and_diet_epochs():
 
 
 def test_phases_without_diet_have_no_epoch_figure():
-    result = phases([(1.0, "Training Core model..."), (2.0, HOOKS.format("01", "Starting to train", "RulePolicy"))])
+    result = phases(
+        [(1.0, "Training Core model..."), (2.0, HOOKS.format("01", "Starting to train", "RulePolicy"))]
+    )
     assert result == {"components": {}}
 
 
@@ -41,7 +46,10 @@ def test_the_question_examples_for_rasa_come_from_the_knowledge_base(tmp_path, c
 
     from tests.conftest import edit_yaml
 
-    edit_yaml(content_copy / "topics" / "klage.yml", lambda d: d["asks"].append("hvordan anker jeg en afgørelse om bil"))
+    edit_yaml(
+        content_copy / "topics" / "klage.yml",
+        lambda d: d["asks"].append("hvordan anker jeg en afgørelse om bil"),
+    )
     monkeypatch.setenv("KB_CONTENT_DIR", str(content_copy))
     monkeypatch.setenv("FORLOB_BUILD_DIR", str(tmp_path / "build"))
     target = write_question_examples(load_settings())

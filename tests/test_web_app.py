@@ -1,20 +1,25 @@
 """The web app without a browser: the demo page with its injected widget config, the widget's files, 404s."""
+
 import re
 from dataclasses import replace
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.config import load_settings
-from bot.privacy.retention import RetentionError
 from bot.web.app import create_app, retention_text
+from core.config import load_settings
+from core.events_table import RetentionError
 
 
 @pytest.fixture
 def settings(monkeypatch):
     monkeypatch.delenv("FORLOB_MUNICIPALITY", raising=False)
-    return load_settings({"FORLOB_RASA_PUBLIC_URL": "https://rasa.eksempelby.invalid/",
-                          "FORLOB_WEB_URL": "https://chat.eksempelby.invalid"})
+    return load_settings(
+        {
+            "FORLOB_RASA_PUBLIC_URL": "https://rasa.eksempelby.invalid/",
+            "FORLOB_WEB_URL": "https://chat.eksempelby.invalid",
+        }
+    )
 
 
 async def get(app, path: str):
@@ -51,11 +56,14 @@ async def test_config_follows_the_environment_and_is_escaped(settings, monkeypat
     assert 'data-retention="2 uger"' in tag
 
 
-@pytest.mark.parametrize("path, content_type, marker", [
-    ("/widget.js", "application/javascript; charset=utf-8", "session_request"),
-    ("/widget.css", "text/css; charset=utf-8", ".fg-root"),
-    ("/demo.css", "text/css; charset=utf-8", "body"),
-])
+@pytest.mark.parametrize(
+    "path, content_type, marker",
+    [
+        ("/widget.js", "application/javascript; charset=utf-8", "session_request"),
+        ("/widget.css", "text/css; charset=utf-8", ".fg-root"),
+        ("/demo.css", "text/css; charset=utf-8", "body"),
+    ],
+)
 async def test_widget_files_are_served_with_their_content_type(settings, path, content_type, marker):
     status, headers, body = await get(create_app(settings), path)
     assert status == 200 and headers["Content-Type"] == content_type
@@ -79,6 +87,11 @@ async def test_unknown_paths_are_404(settings, path):
 
 def test_retention_text():
     assert [retention_text(v) for v in ("30d", "1d", "12h", "1w", "2w")] == [
-        "30 dage", "1 dag", "12 timer", "1 uge", "2 uger"]
+        "30 dage",
+        "1 dag",
+        "12 timer",
+        "1 uge",
+        "2 uger",
+    ]
     with pytest.raises(RetentionError, match="30d"):
         retention_text("en måned")

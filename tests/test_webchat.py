@@ -10,6 +10,7 @@ id it stores that one and sends its init payload (without `initPayload`: a messa
 server answers with the greeting of a new session). Only the last message's quick replies are shown, and
 `{"custom": …}` messages are not shown at all (no `customComponent`).
 """
+
 import json
 import re
 import sqlite3
@@ -59,8 +60,9 @@ def user_messages(db, sender: str, expected: list[str], timeout: float = 15) -> 
     deadline = time.monotonic() + timeout
     while True:
         with sqlite3.connect(db) as connection:
-            rows = connection.execute("SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' "
-                                      "ORDER BY id", (sender,)).fetchall()
+            rows = connection.execute(
+                "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,)
+            ).fetchall()
         stored = [json.loads(data)["text"] for (data,) in rows]
         if stored == expected or time.monotonic() > deadline:
             return stored
@@ -116,7 +118,10 @@ def test_a_reload_keeps_the_messages_and_the_conversation(webchat, assistant):
     # the reply is complete once its button (on its last message) is shown and the turn is stored
     expect(webchat.locator(f"{MESSAGES} .rw-replies .rw-reply").last).to_be_visible()
     session = stored_session(webchat)["session_id"]
-    assert user_messages(assistant.tracker_db, session, ["", "jeg er sagsbehandler"]) == ["", "jeg er sagsbehandler"]
+    assert user_messages(assistant.tracker_db, session, ["", "jeg er sagsbehandler"]) == [
+        "",
+        "jeg er sagsbehandler",
+    ]
     shown = bot.count()
 
     # rasa-webchat logs "session_confirm:<socket id> session_id:<id>" for what the server confirmed

@@ -3,6 +3,7 @@
 Playwright drives Debian's /usr/bin/chromium (no `playwright install`); axe-core comes from node_modules
 (`npm ci`, done by `make test`). Screenshot of the open widget: tests/artefacts/widget.png.
 """
+
 import http.server
 import json
 import re
@@ -12,7 +13,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from bot.config import ROOT
+from core.config import ROOT
 from tests.conftest import require_service
 
 pytestmark = pytest.mark.rasa
@@ -20,15 +21,19 @@ pytestmark = pytest.mark.rasa
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 REPLY = 90_000  # ms; the first answers of a fresh server are slow on a busy 2-core machine
-HISTORY = """JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage).find(k => k.startsWith("forlobsguiden:"))))"""
+HISTORY = (
+    "JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage)"
+    '.find(k => k.startsWith("forlobsguiden:"))))'
+)
 # wait_for_function takes functions, not expressions: the demo page's CSP forbids eval
 MORE_BOT_MESSAGES = "n => document.querySelectorAll('.fg-log .fg-msg--bot').length > n"
 
 
 @pytest.fixture(scope="module")
 def browser():
-    require_service("Chromium", shutil.which("chromium") is not None,
-                    "make test installs Debian's chromium where it can")
+    require_service(
+        "Chromium", shutil.which("chromium") is not None, "`make system-deps` installs Debian's chromium"
+    )
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -42,7 +47,9 @@ def browser():
 def new_page(browser, url: str, viewport: dict | None = None, before=None, **options):
     """A fresh browser context (empty sessionStorage) on `url`, recording script errors and dialogs;
     `before(page)` runs before the page loads (e.g. to route its WebSocket)."""
-    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800}, locale="da-DK", **options)
+    context = browser.new_context(
+        viewport=viewport or {"width": 1280, "height": 800}, locale="da-DK", **options
+    )
     page = context.new_page()
     if before:
         before(page)
@@ -142,7 +149,9 @@ def test_feedback_buttons_send_the_feedback_intents(page):
     thumbs_up = page.get_by_role("button", name="Ja", exact=True)
     expect(thumbs_up).to_be_visible()
     expect(page.get_by_role("button", name="Nej", exact=True)).to_be_visible()
-    assert thumbs_up.locator("svg").count() == 1 and "👍" not in thumbs_up.inner_text()  # no emoji font needed
+    assert (
+        thumbs_up.locator("svg").count() == 1 and "👍" not in thumbs_up.inner_text()
+    )  # no emoji font needed
     thumbs_up.click()
     expect(page.locator(".fg-log .fg-msg--user .fg-bubble").last).to_have_text("Ja")
     expect(page.locator(".fg-log .fg-msg--bot").last).to_contain_text("tak for din tilbagemelding")
@@ -151,8 +160,9 @@ def test_feedback_buttons_send_the_feedback_intents(page):
 def turn_done(page, payloads: int) -> None:
     """Wait until `payloads` custom payloads are stored: every reply here ends with one, so the turn is over
     and no late write to sessionStorage can race a reload."""
-    page.wait_for_function(f"n => ({HISTORY}).history.filter(e => e.message && e.message.custom).length >= n",
-                           arg=payloads)
+    page.wait_for_function(
+        f"n => ({HISTORY}).history.filter(e => e.message && e.message.custom).length >= n", arg=payloads
+    )
 
 
 def test_reload_keeps_the_conversation_and_start_over_clears_it(page):
@@ -243,13 +253,36 @@ def test_keyboard_only(page):
 
 
 HOSTILE_BOT_MESSAGES = [
-    {"from": "bot", "message": {"text": "<b>fed</b> <img src=x onerror=alert(3)> se https://example.org/a.",
-                                "quick_replies": [{"type": "web_url", "title": "<i>x</i>", "url": "javascript:alert(4)"},
-                                                  {"title": "<u>y</u>", "payload": "/greet"}]}},
-    {"from": "bot", "message": {"custom": {
-        "kind": "organisations", "sources": [{"title": "<script>alert(5)</script>", "url": "javascript:alert(6)"}],
-        "organisations": [{"name": "<img src=y onerror=alert(7)>", "url": "javascript:alert(8)",
-                           "phone": "12 34 56 78"}]}}},
+    {
+        "from": "bot",
+        "message": {
+            "text": "<b>fed</b> <img src=x onerror=alert(3)> se https://example.org/a.",
+            "quick_replies": [
+                {"type": "web_url", "title": "<i>x</i>", "url": "javascript:alert(4)"},
+                {"title": "<u>y</u>", "payload": "/greet"},
+            ],
+        },
+    },
+    {
+        "from": "bot",
+        "message": {
+            "custom": {
+                "kind": "organisations",
+                "sources": [{"title": "<script>alert(5)</script>", "url": "javascript:alert(6)"}],
+                "source_line": [
+                    {"text": "Kilde: "},
+                    {"text": "<script>alert(5)</script>", "url": "javascript:alert(6)"},
+                ],
+                "organisations": [
+                    {
+                        "name": "<img src=y onerror=alert(7)>",
+                        "url": "javascript:alert(8)",
+                        "phone": "12 34 56 78",
+                    }
+                ],
+            }
+        },
+    },
 ]
 
 
@@ -268,18 +301,22 @@ def test_html_in_messages_is_shown_as_text(browser, assistant):
     turn_done(page, len(attacks))
 
     # the stored conversation plus hostile bot messages, written before the widget reads it on the reload
-    page.add_init_script(script=f"""(() => {{
+    page.add_init_script(
+        script=f"""(() => {{
         const key = Object.keys(sessionStorage).find(k => k.startsWith("forlobsguiden:"));
         const state = JSON.parse(sessionStorage.getItem(key));
         state.history.push(...{json.dumps(HOSTILE_BOT_MESSAGES)});
-        sessionStorage.setItem(key, JSON.stringify(state)); }})()""")
+        sessionStorage.setItem(key, JSON.stringify(state)); }})()"""
+    )
     page.reload()
     log = page.locator(".fg-log")
     expect(users).to_have_text(attacks)
     expect(log).to_contain_text("<b>fed</b> <img src=x onerror=alert(3)> se https://example.org/a")
     expect(log).to_contain_text("Kilde: <script>alert(5)</script>")
     expect(log.get_by_role("button", name="<u>y</u>")).to_be_visible()
-    expect(log.get_by_role("link", name="https://example.org/a")).to_have_attribute("href", "https://example.org/a")
+    expect(log.get_by_role("link", name="https://example.org/a")).to_have_attribute(
+        "href", "https://example.org/a"
+    )
     expect(log.get_by_role("link", name="Ring 12 34 56 78")).to_have_attribute("href", "tel:12345678")
     assert log.locator("img, script, b, i, u").count() == 0
     assert page.locator("a[href^='javascript:']").count() == 0
@@ -307,14 +344,19 @@ def test_organisations_are_cards_with_links_and_phone(page, kb):
     phone = kb.organisation("viso")["phone"]
     ask(page, "hvem er VISO?")
     viso = page.locator(".fg-log .fg-org").filter(has_text="VISO").last
-    expect(viso.get_by_role("link", name=f"Ring {phone}")).to_have_attribute("href", "tel:" + phone.replace(" ", ""))
+    expect(viso.get_by_role("link", name=f"Ring {phone}")).to_have_attribute(
+        "href", "tel:" + phone.replace(" ", "")
+    )
 
 
 def axe_violations(page) -> list[dict]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def test_accessibility_axe_and_small_screens(browser, assistant):
@@ -332,8 +374,11 @@ def test_accessibility_axe_and_small_screens(browser, assistant):
     for width, height in ((320, 640), (640, 400)):  # a phone, and 1280×800 at 200 % zoom
         page.set_viewport_size({"width": width, "height": height})
         assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
-        for control in (page.get_by_role("textbox", name="Skriv dit spørgsmål"),
-                        page.get_by_role("button", name="Send"), page.get_by_role("button", name="Luk chatten")):
+        for control in (
+            page.get_by_role("textbox", name="Skriv dit spørgsmål"),
+            page.get_by_role("button", name="Send"),
+            page.get_by_role("button", name="Luk chatten"),
+        ):
             expect(control).to_be_in_viewport()
         assert axe_violations(page) == []
     page.context.close()
@@ -343,9 +388,11 @@ def test_accessibility_axe_and_small_screens(browser, assistant):
 @pytest.fixture
 def foreign_page(assistant):
     """A page on another origin (another port) that embeds the widget from the web app."""
-    page = (f'<!doctype html><html lang="da"><title>En anden side</title><body><main><h1>En anden side</h1>'
-            f'</main><script src="{assistant.web_url}/widget.js" data-server-url="{assistant.rasa_url}" defer>'
-            f'</script></body></html>').encode()
+    page = (
+        f'<!doctype html><html lang="da"><title>En anden side</title><body><main><h1>En anden side</h1>'
+        f'</main><script src="{assistant.web_url}/widget.js" data-server-url="{assistant.rasa_url}" defer>'
+        f"</script></body></html>"
+    ).encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -377,8 +424,13 @@ def test_a_page_on_another_origin_cannot_talk_to_the_assistant(browser, foreign_
     page.context.close()
 
 
-# -- on a phone, at zoom and by keyboard (the answer in view, focus that follows, an honest reset) -------------
-SIZES = [("phone", 375, 740, 1), ("desktop", 1280, 800, 1), ("zoom200", 640, 400, 2), ("zoom400", 320, 256, 4)]
+# -- on a phone, at zoom and by keyboard (the answer in view, focus that follows, an honest reset) -----------
+SIZES = [
+    ("phone", 375, 740, 1),
+    ("desktop", 1280, 800, 1),
+    ("zoom200", 640, 400, 2),
+    ("zoom400", 320, 256, 4),
+]
 NEWEST_ANSWER = """() => {
     const log = document.querySelector('.fg-log');
     const users = log.querySelectorAll('.fg-msg--user');
@@ -388,18 +440,27 @@ NEWEST_ANSWER = """() => {
     return {logTop: box.top, logBottom: box.bottom, firstTop: start.top, turnHeight: end.bottom - start.top,
             text: first.textContent};
 }"""
-TAB_STOPS = ("() => Array.from(document.querySelectorAll('#fg-panel a[href], #fg-panel button, #fg-panel input, "
-             "#fg-panel summary, #fg-panel [tabindex]')).filter(e => e.tabIndex >= 0 && !e.disabled "
-             "&& e.getClientRects().length && !e.closest('[hidden]')).length")
+TAB_STOPS = (
+    "() => Array.from(document.querySelectorAll('#fg-panel a[href], #fg-panel button, #fg-panel input, "
+    "#fg-panel summary, #fg-panel [tabindex]')).filter(e => e.tabIndex >= 0 && !e.disabled "
+    "&& e.getClientRects().length && !e.closest('[hidden]')).length"
+)
 
 
 @pytest.mark.parametrize("name, width, height, scale", SIZES)
-def test_the_newest_answer_starts_in_view_and_the_header_stays(browser, assistant, name, width, height, scale):
+def test_the_newest_answer_starts_in_view_and_the_header_stays(
+    browser, assistant, name, width, height, scale
+):
     from playwright.sync_api import expect
 
     require_service("axe-core", AXE.exists(), "run 'npm ci' (make test does)")
-    page = new_page(browser, assistant.web_url + "/", viewport={"width": width, "height": height},
-                    device_scale_factor=scale, bypass_csp=True)  # axe is injected as an inline script
+    page = new_page(
+        browser,
+        assistant.web_url + "/",
+        viewport={"width": width, "height": height},
+        device_scale_factor=scale,
+        bypass_csp=True,
+    )  # axe is injected as an inline script
     open_widget(page)
     expect(page.locator(".fg-privacy-short")).to_be_visible()
     ask(page, "hvad er aflastning")
@@ -414,7 +475,10 @@ def test_the_newest_answer_starts_in_view_and_the_header_stays(browser, assistan
     assert seen["logTop"] - 1 <= seen["firstTop"] < seen["logBottom"] - 16, seen  # its first line is visible
     if name != "desktop":  # where the turn is taller than the log, scrolling to the end would hide its start
         assert seen["turnHeight"] > seen["logBottom"] - seen["logTop"], seen
-    for control in (page.get_by_role("button", name="Luk chatten"), page.get_by_role("textbox", name="Skriv dit spørgsmål")):
+    for control in (
+        page.get_by_role("button", name="Luk chatten"),
+        page.get_by_role("textbox", name="Skriv dit spørgsmål"),
+    ):
         expect(control).to_be_in_viewport()
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
     artefacts = ROOT / "tests" / "artefacts"
@@ -509,6 +573,7 @@ def test_a_reader_who_scrolls_up_while_an_answer_arrives_is_not_yanked(browser, 
         def connect(ws):
             server = ws.connect_to_server()
             server.on_message(lambda frame: (relay["held"].append((ws, frame)), flush()))
+
         page.route_web_socket(re.compile(r"/socket\.io/"), connect)
 
     page = new_page(browser, assistant.web_url + "/", viewport={"width": 375, "height": 740}, before=route)

@@ -1,4 +1,5 @@
 """`python -m bot.web`: serve the web app on FORLOB_HOST:WEB_PORT (started by `make run` beside Rasa)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,9 +8,9 @@ import sys
 
 from aiohttp import web
 
-from bot.config import load_settings
-from bot.privacy.retention import RetentionError
 from bot.web.app import create_app
+from core.config import load_settings
+from core.events_table import RetentionError
 from knowledge_base.content import ContentFileError
 
 
@@ -40,8 +41,11 @@ def main() -> int:
     try:
         asyncio.run(serve(app, settings.host, settings.web_port))
     except OSError as exc:
-        print(f"Webappen kunne ikke lytte på {settings.host}:{settings.web_port}: {exc.strerror or exc}. "
-              f"Vælg en anden port med WEB_PORT.", file=sys.stderr)
+        print(
+            f"Webappen kunne ikke lytte på {settings.host}:{settings.web_port}: {exc.strerror or exc}. "
+            f"Vælg en anden port med WEB_PORT.",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -5,6 +5,7 @@ the browser reaches Rasa's socket.io, and how long conversations are kept (the w
 must tell the truth, so it comes from the same setting `python -m bot privacy purge` uses). The widget
 itself (`/widget.js`, `/widget.css`) is plain static files: any page can embed it with one script tag.
 """
+
 from __future__ import annotations
 
 import html
@@ -14,9 +15,9 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.config import Settings, deployment_overrides
-from bot.privacy.retention import DURATION, RetentionError
-from bot.web import checklist
+from bot.web import checklist_pages
+from core.config import Settings, deployment_overrides
+from core.events_table import DURATION, RetentionError
 
 STATIC = Path(__file__).with_name("static")
 STATIC_FILES = {"/widget.js": "application/javascript", "/widget.css": "text/css", "/demo.css": "text/css"}
@@ -28,7 +29,9 @@ def retention_text(value: str) -> str:
     """'30d' → '30 dage', '1w' → '1 uge': the retention period as the privacy notice says it."""
     match = DURATION.match(value or "")
     if not match or int(match.group(1)) == 0:
-        raise RetentionError(f"Ugyldig opbevaringsperiode {value!r}: skriv fx 30d (dage), 12h (timer) eller 2w (uger).")
+        raise RetentionError(
+            f"Ugyldig opbevaringsperiode {value!r}: skriv fx 30d (dage), 12h (timer) eller 2w (uger)."
+        )
     number = int(match.group(1))
     singular, plural = UNITS[match.group(2)]
     return f"{number} {singular if number == 1 else plural}"
@@ -51,9 +54,11 @@ def content_security_policy(settings: Settings) -> str:
     """Only the project's own servers: the page and widget from here, the socket to Rasa."""
     rasa = urlsplit(settings.rasa_public_url)
     socket_scheme = "wss" if rasa.scheme == "https" else "ws"
-    return (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self' {rasa.scheme}://{rasa.netloc} {socket_scheme}://{rasa.netloc}; "
-            f"frame-ancestors 'self'; base-uri 'none'; form-action 'self'")
+    return (
+        f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' {rasa.scheme}://{rasa.netloc} {socket_scheme}://{rasa.netloc}; "
+        f"frame-ancestors 'self'; base-uri 'none'; form-action 'self'"
+    )
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -63,18 +68,29 @@ def create_app(settings: Settings) -> web.Application:
     policy = content_security_policy(settings)
 
     async def demo_page(_request: web.Request) -> web.Response:
-        return web.Response(text=page, content_type="text/html", charset="utf-8",
-                            headers={**COMMON_HEADERS, "Content-Security-Policy": policy})
+        return web.Response(
+            text=page,
+            content_type="text/html",
+            charset="utf-8",
+            headers={**COMMON_HEADERS, "Content-Security-Policy": policy},
+        )
 
     def static_file(path: str, content_type: str):
         async def handler(_request: web.Request) -> web.FileResponse:
-            return web.FileResponse(STATIC / path.lstrip("/"), headers={
-                **COMMON_HEADERS, "Content-Type": f"{content_type}; charset=utf-8", "Cache-Control": "no-cache"})
+            return web.FileResponse(
+                STATIC / path.lstrip("/"),
+                headers={
+                    **COMMON_HEADERS,
+                    "Content-Type": f"{content_type}; charset=utf-8",
+                    "Cache-Control": "no-cache",
+                },
+            )
+
         return handler
 
     app = web.Application()
     app.router.add_get("/", demo_page)
     for path, content_type in STATIC_FILES.items():
         app.router.add_get(path, static_file(path, content_type))
-    checklist.add_routes(app, settings)
+    checklist_pages.add_routes(app, settings)
     return app

@@ -54,7 +54,6 @@
       "kan ikke fjernes automatisk. Samtalen " +
       "slettes {retention} efter din sidste besked. Din browser husker samtalen, indtil du lukker fanen eller " +
       "trykker \"Slet samtalen\". Chatten bruger ikke cookies og henter intet fra andre hjemmesider.",
-    source: "Kilde: ",
     organisations: "Organisationer, der kan hjælpe",
     website: "Hjemmeside",
     call: "Ring ",
@@ -170,12 +169,6 @@
     }
     fragment.appendChild(document.createTextNode(text.slice(last)));
     return fragment;
-  }
-
-  function sourceLabel(source) {
-    var title = String(source.title || "");
-    var ref = String(source.ref || "");
-    return ref && title.indexOf(ref) === -1 ? ref + " – " + title : title || ref;
   }
 
   // -- storage (sessionStorage; memory when the browser refuses) ---------------------------------
@@ -383,7 +376,7 @@
   var follow = true;  // bring the newest answer into view; false once the reader scrolls while waiting
 
   function newTurn() {
-    return { first: null, message: null, sourceNode: null, linkButtons: [] };
+    return { first: null, message: null, bubbles: [], linkButtons: [] };
   }
 
   function scrollToEnd() {
@@ -461,22 +454,23 @@
     if (group.childNodes.length) message.appendChild(group);
   }
 
-  function renderSources(sources) {
-    var line = turn.sourceNode;
-    if (line) {  // the reply's own "Kilde: …" text becomes the linked line
-      line.textContent = TEXT.source;
-    } else if (turn.message) {
-      line = turn.message.appendChild(el("p", "fg-bubble fg-source", TEXT.source));
-    } else {
-      return;
-    }
-    line.classList.add("fg-source");
-    sources.forEach(function (source, index) {
-      if (index) line.appendChild(document.createTextNode("; "));
-      var href = source.url && safeUrl(source.url);
-      line.appendChild(href ? link(href, sourceLabel(source)) : document.createTextNode(sourceLabel(source)));
+  /** The payload's ready-made source line (docs/reply-contract.md): the paragraph of the reply that says
+   * the same in plain text becomes the linked line; without one, the line is added to the reply. */
+  function renderSourceLine(parts) {
+    var plain = parts.map(function (part) { return String(part && part.text || ""); }).join("");
+    var line = null;
+    turn.bubbles.forEach(function (bubble) {
+      if (bubble && bubble.textContent.trim() === plain.trim()) line = bubble;
     });
-    turn.sourceNode = line;
+    if (!line && !turn.message) return;
+    if (line) line.textContent = "";
+    else line = turn.message.appendChild(el("p", "fg-bubble"));
+    line.classList.add("fg-source");
+    parts.forEach(function (part) {
+      var text = String(part && part.text || "");
+      var href = part && part.url && safeUrl(part.url);
+      line.appendChild(href ? link(href, text) : document.createTextNode(text));
+    });
   }
 
   function renderOrganisations(organisations, kind) {
@@ -517,14 +511,14 @@
       var node = addMessage("bot", message.text);
       turn.message = node;
       if (!turn.first) turn.first = node;
-      if (message.text.indexOf(TEXT.source) === 0) turn.sourceNode = node.querySelector(".fg-bubble");
+      turn.bubbles.push(node.querySelector(".fg-bubble"));
       if (Array.isArray(message.quick_replies) && message.quick_replies.length) {
         renderChoices(node, message.quick_replies);
       }
     }
     var custom = message.custom;
     if (custom && typeof custom === "object") {
-      if (Array.isArray(custom.sources) && custom.sources.length) renderSources(custom.sources);
+      if (Array.isArray(custom.source_line) && custom.source_line.length) renderSourceLine(custom.source_line);
       if (Array.isArray(custom.organisations) && custom.organisations.length) {
         renderOrganisations(custom.organisations, custom.kind);
       }

@@ -1,1 +1,0 @@
-"""The project's Danish spaCy pipeline (see builder)."""

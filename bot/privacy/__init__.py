@@ -1,1 +1,0 @@
-"""Personal data: redaction before storage, retention and the right to erasure."""

@@ -1,0 +1,33 @@
+"""The rules of bot/server/channels/rules.py on Rasa's own REST webhook (`POST /webhooks/rest/webhook`), as a
+request middleware of the Rasa server's app: a refused request gets HTTP 400 and
+`{"error": "<Danish reason>"}`; a message over the length limit gets the Danish request for a shorter question
+in Rasa's reply format and is not handled. Everything else goes on to Rasa's channel unchanged."""
+
+from __future__ import annotations
+
+from sanic import response
+
+from bot.server.channels.rules import TOO_LONG_TEXT, check_message, check_sender, too_long
+
+REST_WEBHOOK = "/webhooks/rest/webhook"
+
+
+def add_rest_rules(app) -> None:
+    @app.middleware("request")
+    async def rest_rules(request):
+        if request.path.rstrip("/") != REST_WEBHOOK or request.method != "POST":
+            return None
+        try:
+            body = request.json
+        except Exception:  # Sanic's own BadRequest for invalid JSON, said in Danish
+            return response.json({"error": "Forespørgslen er ikke gyldig JSON."}, status=400)
+        if not isinstance(body, dict):
+            return response.json(
+                {"error": "Forespørgslen skal være et JSON-objekt med 'sender' og 'message'."}, status=400
+            )
+        refusal = check_sender(body.get("sender")) or check_message(body.get("message"))
+        if refusal:
+            return response.json({"error": refusal.reason}, status=400)
+        if too_long(body.get("message")):
+            return response.json([{"recipient_id": body["sender"], "text": TOO_LONG_TEXT}])
+        return None
