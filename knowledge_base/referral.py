@@ -53,7 +53,7 @@ def find_organisations(
     routes = kb.referral_routes
     diagnosis = kb.diagnosis(diagnosis_id) if diagnosis_id else None
     need_id = need_id or kb.need_in(text)
-    candidates: list[dict] = []
+    candidates: list[dict | None] = []  # kb.organisation() is None for an id the KB does not have
     basis = "general"
     if diagnosis:
         association = kb.organisation(diagnosis["association"]) if diagnosis.get("association") else None
@@ -71,7 +71,9 @@ def find_organisations(
         basis = "topic" if candidates else basis
     if not candidates:
         candidates = [kb.organisation(o) for o in routes["general"]]
-    chosen, excluded, seen = [], [], set()
+    chosen: list[dict] = []
+    excluded: list[tuple[dict, str]] = []
+    seen: set[str] = set()
     for org in candidates:
         if org is None or org["id"] in seen:
             continue
