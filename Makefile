@@ -65,8 +65,9 @@ run: setup ## Start the assistant (action server, Rasa with REST/socket.io/Slack
 chat: setup ## Talk to the assistant in the terminal
 	$(PY) -m bot chat
 
-cluster: setup ## Start N replicas behind nginx on PostgreSQL + Redis: make cluster REPLICAS=3 (default 2)
-	$(PY) -m bot cluster --replicas $(or $(REPLICAS),2)
+cluster: setup ## N replicas behind nginx on PostgreSQL + Redis: make cluster REPLICAS=3 [POSTGRES_START='…' REDIS_START='…']
+	$(PY) -m bot cluster --replicas $(or $(REPLICAS),2) $(if $(POSTGRES_START),--postgres-start "$(POSTGRES_START)") \
+		$(if $(REDIS_START),--redis-start "$(REDIS_START)")
 
 test: setup $(NPM_STAMP) ## Run the whole test suite (what .ci/run calls, after system-deps and lint)
 	$(PY) -m pytest -q -rs

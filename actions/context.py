@@ -208,20 +208,3 @@ def unknown_place(kb: KnowledgeBase, tracker: Tracker) -> str | None:
         if kb.municipality(place) is None and kb.diagnosis(place) is None and place[0].isupper():
             return place[:40]
     return None
-
-
-def normalised_entities(kb: KnowledgeBase, entities: list[dict]) -> dict[str, str]:
-    """Extracted entities as the values the slots get: canonical municipality, diagnosis id, age, role."""
-    result: dict[str, str] = {}
-    for entity in entities:
-        name, value = entity.get("entity"), str(entity.get("value", ""))
-        if name == "municipality":
-            value = kb.municipality(value) or ""
-        elif name == "diagnosis":
-            diagnosis = kb.diagnosis(value)
-            value = diagnosis["id"] if diagnosis else ""
-        elif name == "age":
-            value = value.strip() if value.strip().isdigit() else ""
-        if value and name not in result:
-            result[name] = value
-    return result

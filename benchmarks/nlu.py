@@ -35,6 +35,24 @@ TOKEN = "benchmark"
 ENTITY_MARKUP = re.compile(r"\[([^\]]+)\](\([^)]+\)|\{[^}]+\})")
 
 
+def normalised_entities(kb, entities: list[dict]) -> dict[str, str]:
+    """Extracted entities as the values actions/context.py gives the slots (the entity benchmark compares
+    these): canonical municipality, diagnosis id, age, role."""
+    result: dict[str, str] = {}
+    for entity in entities:
+        name, value = entity.get("entity"), str(entity.get("value", ""))
+        if name == "municipality":
+            value = kb.municipality(value) or ""
+        elif name == "diagnosis":
+            diagnosis = kb.diagnosis(value)
+            value = diagnosis["id"] if diagnosis else ""
+        elif name == "age":
+            value = value.strip() if value.strip().isdigit() else ""
+        if value and name not in result:
+            result[name] = value
+    return result
+
+
 def examples(path: Path) -> list[tuple[str, str]]:
     """(text, intent) pairs from a Rasa NLU YAML file, entity markup removed."""
     pairs = []
@@ -241,7 +259,6 @@ def matcher_latency(kb, texts: list[str]) -> list[float]:
 
 def entity_accuracy(base_url: str) -> tuple[float, list]:
     """Share of expected entities found with the right normalised value (see tests/test_nlu_model.py)."""
-    from actions.context import normalised_entities
     from knowledge_base import KnowledgeBase
 
     kb = KnowledgeBase.from_url(load_settings().kb_database_url)

@@ -69,13 +69,3 @@ def delete_for_sender(connection: Connection, sender_id: str) -> int:
     if not connection.dialect.has_table(connection, links.name):
         return 0
     return connection.execute(delete(links).where(links.c.sender_id == sender_id)).rowcount
-
-
-def delete_orphans(connection: Connection) -> int:
-    """Within the caller's transaction: delete links whose conversation has no events left."""
-    if not connection.dialect.has_table(connection, links.name):
-        return 0
-    events = Table("events", MetaData(), Column("sender_id", String(255)))
-    return connection.execute(
-        delete(links).where(links.c.sender_id.not_in(select(events.c.sender_id)))
-    ).rowcount

@@ -16,7 +16,7 @@ import re
 import sqlite3
 import time
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Column, MetaData, String, Table, create_engine, delete, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -79,6 +79,17 @@ def _execute(url: str, statement: str, delete_links, **params) -> int:
         engine.dispose()
 
 
+def _delete_orphan_links(connection) -> int:
+    """Within the caller's transaction: delete checklist links whose conversation has no events left."""
+    links = checklist_links.links
+    if not connection.dialect.has_table(connection, links.name):
+        return 0
+    events = Table("events", MetaData(), Column("sender_id", String(255)))
+    return connection.execute(
+        delete(links).where(links.c.sender_id.not_in(select(events.c.sender_id)))
+    ).rowcount
+
+
 def purge(url: str, older_than: dt.timedelta, now: float | None = None) -> int:
     """Delete conversations whose latest event is older than `older_than`; returns events deleted."""
     cutoff = (now or time.time()) - older_than.total_seconds()
@@ -86,7 +97,7 @@ def purge(url: str, older_than: dt.timedelta, now: float | None = None) -> int:
         url,
         "DELETE FROM events WHERE sender_id IN (SELECT sender_id FROM events "
         "GROUP BY sender_id HAVING MAX(timestamp) < :cutoff)",
-        checklist_links.delete_orphans,
+        _delete_orphan_links,
         cutoff=cutoff,
     )
 
@@ -122,3 +133,19 @@ def stored_events(engine: Engine, sender_id: str, until: float) -> list[dict]:
             {"sender": sender_id, "until": until},
         ).all()
     return [json.loads(row[0]) for row in rows]
+
+
+def events_since(engine: Engine, cutoff: float) -> list[tuple[str, str, float, str]] | None:
+    """(sender_id, type_name, timestamp, data) of every event stored at or after `cutoff`, conversation by
+    conversation in stored order; None when there is no `events` table yet."""
+    with engine.connect() as connection:
+        if not engine.dialect.has_table(connection, "events"):
+            return None
+        rows = connection.execute(
+            text(
+                "SELECT sender_id, type_name, timestamp, data FROM events "
+                "WHERE timestamp >= :cutoff ORDER BY sender_id, id"
+            ),
+            {"cutoff": cutoff},
+        ).all()
+    return [tuple(row) for row in rows]

@@ -352,9 +352,6 @@ class KnowledgeBase:
                 return region
         return None
 
-    def municipalities_in(self, region: str, on: dt.date | None = None) -> list[str]:
-        return sorted(n for n in self._municipalities if self.region_of(n, on) == region)
-
     # -- diagnoses ------------------------------------------------------------------------------
     def diagnosis(self, text: str) -> dict | None:
         """Diagnosis by name, synonym or misspelling; falls back to close spelling matches."""

@@ -121,13 +121,6 @@ def terms(text: str, keep_stop_words: bool = False) -> list[str]:
     return result
 
 
-def slug(name: str) -> str:
-    """Organisation id rule from design.md: lower case, æ→ae, ø→oe, å→aa, other runs → '-'."""
-    letters: dict[str, str | int | None] = {"æ": "ae", "ø": "oe", "å": "aa"}  # the type str.maketrans takes
-    folded = name.lower().translate(str.maketrans(letters))
-    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
-
-
 def name_key(text: str) -> str:
     """Key for names of places and diagnoses: folded, hyphens as spaces, without 'kommune'."""
     key = fold(clean(text)).replace("-", " ").replace(".", " ")

@@ -229,3 +229,21 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(marker)
         if "postgresql" in getattr(getattr(item, "callspec", None), "params", {}).values():
             item.add_marker("services")
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require_service(
+        "Chromium", shutil.which("chromium") is not None, "`make system-deps` installs Debian's chromium"
+    )
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_service("Playwright", False, "pip install -e '.[test]'")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()

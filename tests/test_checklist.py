@@ -415,8 +415,7 @@ async def test_the_page_prints_to_one_a4_page_in_headless_chromium(kb, tracker_u
 # -- the whole way through the real servers ------------------------------------------------------------------
 @pytest.mark.rasa
 async def test_rest_conversation_to_checklist_page_and_forget(assistant, kb, kb_url):
-    from tests.test_cli import cli
-    from tests.test_rasa import post
+    from tests.support import cli, post
 
     sender = "e2e-huskeliste"
 

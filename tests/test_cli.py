@@ -1,21 +1,9 @@
 """`python -m bot kb …` as a content editor uses it."""
 
-import subprocess
-import sys
-
 import pytest
 
-from core.config import ROOT
 from tests.conftest import edit_yaml
-
-
-def cli(*args, env_extra=None):
-    import os
-
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env_extra or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
+from tests.support import cli
 
 
 def test_validate_real_content():
@@ -60,7 +48,7 @@ def test_search_without_a_database_says_what_to_do(tmp_path):
 
 
 def test_privacy_purge_and_forget(tmp_path):
-    from tests.test_privacy import fill, rows
+    from tests.support import fill, rows
 
     url = f"sqlite:///{tmp_path / 'tracker.sqlite'}"
     fill(url, {"gammel": 40, "ny": 1, "anden": 1})

@@ -253,7 +253,7 @@ def test_a_killed_replica_costs_no_message(cluster):
     async def kill_after_a_third(replies) -> None:
         while len(replies) < 20:
             await asyncio.sleep(0.02)
-        cluster.kill_rasa(1)
+        os.killpg(cluster.rasa_process(1).pid, signal.SIGKILL)  # the replica's Rasa server dies
 
     replies = asyncio.run(closed_loop(cluster.url, 6, conversations, "kill", during=kill_after_a_third))
     assert cluster.rasa_process(1).poll() is not None

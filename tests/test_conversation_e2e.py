@@ -4,7 +4,7 @@ stored in the tracker store, start over, and awkward input."""
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.test_rasa import customs, say, texts
+from tests.support import customs, say, texts
 
 pytestmark = pytest.mark.rasa
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.server.channels.rules import MAX_MESSAGE_LENGTH, TOO_LONG_TEXT
 from tests.conftest import running_stack
-from tests.test_rasa import post, say, texts
+from tests.support import post, say, texts
 
 pytestmark = pytest.mark.rasa
 

@@ -125,8 +125,13 @@ def test_region_merger_on_2027_01_01(kb):
     assert kb.region_of("København", AFTER_MERGER) == "Østdanmark"
     assert kb.region_of("Roskilde", AFTER_MERGER) == "Østdanmark"
     assert kb.region_of("Aalborg", AFTER_MERGER) == "Nordjylland"
-    assert len(kb.municipalities_in("Østdanmark", AFTER_MERGER)) == 46
-    assert kb.municipalities_in("Østdanmark", BEFORE_MERGER) == []
+    names = [m["name"] for m in load_content(CONTENT).municipalities["municipalities"]]
+
+    def municipalities_in(region, on):
+        return [name for name in names if kb.region_of(name, on) == region]
+
+    assert len(municipalities_in("Østdanmark", AFTER_MERGER)) == 46
+    assert municipalities_in("Østdanmark", BEFORE_MERGER) == []
 
 
 def test_unknown_place(kb):

@@ -109,3 +109,18 @@ def test_the_layer_check_sees_a_wrong_import(tmp_path):
     bad.write_text("def f():\n    from bot.server.availability import install\n", encoding="utf-8")
     assert imports(bad) == [(2, "bot.server.availability.install")]
     assert layer("bot.server.availability.install") not in ALLOWED["core"]
+
+
+def test_test_modules_share_helpers_only_through_conftest_and_support():
+    wrong = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            wrong += [
+                f"{path.name}:{node.lineno} imports {name}"
+                for name in names
+                if name.startswith("tests.") and name not in ("tests.conftest", "tests.support")
+            ]
+    assert not wrong, "\n".join(wrong)

@@ -8,11 +8,11 @@ import urllib.request
 import pytest
 import yaml
 
-from actions.context import normalised_entities
-from benchmarks.nlu import examples, holdout_cases, independent_cases, run_cases, score
+from benchmarks.nlu import examples, holdout_cases, independent_cases, normalised_entities, run_cases, score
 from core.config import ROOT
 from knowledge_base import load_content
 from tests.conftest import API_TOKEN, CONTENT
+from tests.support import trained_texts
 
 pytestmark = pytest.mark.rasa
 DATA = ROOT / "tests" / "data"
@@ -26,18 +26,6 @@ def parse(assistant, text: str) -> dict:
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
-
-
-def trained_texts() -> set[str]:
-    """Everything the assistant learns from: data/nlu and the knowledge base's asks and off-topic examples."""
-    content = load_content(CONTENT)
-    texts = {text for path in (ROOT / "data" / "nlu").glob("*.yml") for text, _ in examples(path)}
-    texts |= {a for t in content.topics for a in t.get("asks") or []}
-    texts |= {a for q in content.questions() for a in q.get("asks") or []}
-    texts |= set(content.off_topic) | set(content.overview.get("asks") or [])
-    texts |= set(content.referral.get("asks") or [])
-    texts |= {t for messages in content.role_examples.values() for t in messages or []}
-    return {" ".join(t.lower().split()) for t in texts}
 
 
 def test_evaluation_sets_are_never_trained_on():

@@ -3,6 +3,7 @@
 import pytest
 
 from core.redaction import redact, redact_value
+from tests.support import fill, rows
 
 
 @pytest.mark.parametrize(
@@ -438,49 +439,6 @@ from core.events_table import RetentionError, check_database, forget, parse_dura
 from tests.conftest import POSTGRES_URL, postgres_available, require_service  # noqa: E402
 
 DAY = 86_400
-
-
-def fill(url: str, conversations: dict[str, float]) -> None:
-    """Store one real conversation per sender through the redacting tracker store, then age it."""
-    from rasa.shared.core.domain import Domain
-    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    from bot.server.tracker_store import RedactingSQLTrackerStore
-
-    store = RedactingSQLTrackerStore(domain=Domain.empty(), host=url)
-    for sender, age_days in conversations.items():
-        tracker = DialogueStateTracker(sender, [])
-        for event in (
-            ActionExecuted("action_listen"),
-            UserUttered(
-                f"min søn har cpr 120385-1234, skriv til far@example.dk ({sender})",
-                {"name": "ask_aflastning", "confidence": 0.9},
-            ),
-            BotUttered("Svar"),
-        ):
-            tracker.update(event)
-        asyncio.run(store.save(tracker))
-    store.engine.dispose()
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        for sender, age_days in conversations.items():
-            connection.execute(
-                text("UPDATE events SET timestamp = :t WHERE sender_id = :s"),
-                {"t": time.time() - age_days * DAY, "s": sender},
-            )
-    engine.dispose()
-
-
-def rows(url: str) -> dict[str, list[str]]:
-    engine = create_engine(url)
-    with engine.connect() as connection:
-        result = connection.execute(text("SELECT sender_id, data FROM events ORDER BY id")).all()
-    engine.dispose()
-    stored: dict[str, list[str]] = {}
-    for sender, data in result:
-        stored.setdefault(sender, []).append(data)
-    return stored
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,14 +1,12 @@
 """Rasa itself: data validation, test stories, and the real servers over HTTP (REST webhook)."""
 
-import json
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 import pytest
 
 from core.config import ROOT, load_settings, rasa_environment
+from tests.support import customs, post, say, texts
 
 pytestmark = pytest.mark.rasa
 
@@ -22,32 +20,6 @@ def rasa_cli(*args, timeout=900):
         timeout=timeout,
         env=rasa_environment(load_settings()),
     )
-
-
-def post(url: str, body: bytes, content_type: str = "application/json"):
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type}, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def say(assistant, sender: str, message: str) -> list[dict]:
-    status, body = post(
-        f"{assistant.rasa_url}/webhooks/rest/webhook",
-        json.dumps({"sender": sender, "message": message}).encode(),
-    )
-    assert status == 200, body
-    return json.loads(body)
-
-
-def texts(messages):
-    return [m["text"] for m in messages if "text" in m]
-
-
-def customs(messages):
-    return [m["custom"] for m in messages if "custom" in m]
 
 
 def test_data_validates_without_warnings():

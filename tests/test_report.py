@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from bot.ops.report import collect, render
 from core.config import ROOT
 from tests.conftest import require_service
-from tests.test_cli import cli
+from tests.support import cli
 
 DAY = 86_400
 

@@ -16,7 +16,7 @@ import pytest
 
 from knowledge_base import build_database
 from tests.conftest import API_TOKEN, edit_yaml, running_stack
-from tests.test_rasa import customs, say, texts
+from tests.support import customs, say, texts
 
 pytestmark = pytest.mark.rasa
 OUT_OF_DOMAIN_START = "Det ligger uden for, hvad jeg ved."
@@ -278,7 +278,7 @@ AUDIENCE_OPENERS = {
 
 
 def test_the_tests_phrasings_are_not_what_the_assistant_learns_from():
-    from tests.test_nlu_model import trained_texts
+    from tests.support import trained_texts
 
     def plain(text):
         return " ".join(text.lower().replace("?", " ").split())

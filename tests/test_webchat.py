@@ -19,7 +19,7 @@ import time
 import pytest
 
 from tests.conftest import WEBCHAT_BUNDLE, require_service
-from tests.test_widget import REPLY, browser  # noqa: F401 - the module's Chromium, as the widget tests start it
+from tests.support import REPLY
 
 pytestmark = pytest.mark.rasa
 

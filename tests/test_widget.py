@@ -15,33 +15,18 @@ import pytest
 
 from core.config import ROOT
 from tests.conftest import require_service
+from tests.support import REPLY
 
 pytestmark = pytest.mark.rasa
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-REPLY = 90_000  # ms; the first answers of a fresh server are slow on a busy 2-core machine
 HISTORY = (
     "JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage)"
     '.find(k => k.startsWith("forlobsguiden:"))))'
 )
 # wait_for_function takes functions, not expressions: the demo page's CSP forbids eval
 MORE_BOT_MESSAGES = "n => document.querySelectorAll('.fg-log .fg-msg--bot').length > n"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_service(
-        "Chromium", shutil.which("chromium") is not None, "`make system-deps` installs Debian's chromium"
-    )
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require_service("Playwright", False, "pip install -e '.[test]'")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield browser
-        browser.close()
 
 
 def new_page(browser, url: str, viewport: dict | None = None, before=None, **options):

@@ -146,7 +146,7 @@ def _run(args, settings) -> int:
 def _cluster(args, settings) -> int:
     from bot.ops.cluster import run_cluster
 
-    return run_cluster(settings, args.replicas)
+    return run_cluster(settings, args.replicas, args.postgres_start, args.redis_start)
 
 
 def _chat(args, settings) -> int:
@@ -197,6 +197,12 @@ def parser() -> argparse.ArgumentParser:
         choices=range(1, 17),
         metavar="N",
         help="number of replicas, 1-16 (default 2)",
+    )
+    cluster.add_argument(
+        "--postgres-start", metavar="COMMAND", help="shell command that starts PostgreSQL when it is down"
+    )
+    cluster.add_argument(
+        "--redis-start", metavar="COMMAND", help="shell command that starts Redis if it does not answer"
     )
     return main
 

@@ -35,8 +35,10 @@ server is gone is not noticed by nginx and answers its share of messages with an
 — `make cluster` stops everything when any of its processes ends, and under Kubernetes the readiness probe
 takes such a pod out of the Service.
 
-PostgreSQL and Redis are the machine's own services: started (with the machine's service commands) only
-when they do not answer, and left running on Ctrl-C, which stops nginx and the replicas.
+PostgreSQL and Redis are the machine's own services, left running on Ctrl-C (which stops nginx and the
+replicas). When one does not answer, `make cluster` says so and stops, unless it was told how to start it
+(`make cluster POSTGRES_START='…' REDIS_START='…'`, i.e. `--postgres-start`/`--redis-start`): then it runs
+that command and waits for the service. Nothing here knows how any particular machine starts them.
 """
 
 from __future__ import annotations
@@ -45,7 +47,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -57,120 +58,28 @@ from bot.ops.processes import Stack, StartupError, make_stack, supervise
 from bot.server.availability import RETRY_AFTER_SECONDS, UNAVAILABLE_TEXT
 from core.config import Settings, cluster_settings
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-# How this machine kind starts its shared services (/work/.library/env/machines/python-svc.md); used only
-# for a loopback URL on the default port whose service does not answer.
-SERVICE_COMMANDS = {
-    "postgresql": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
-    "redis": 'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no '
-    "--dir /var/lib/redis --logfile /var/log/redis/ci.log",
-}
 DEFAULT_PORTS = {"postgresql": 5432, "redis": 6379}
-
-NGINX_CONF = """\
-daemon off;
-worker_processes 1;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    client_body_temp_path {work}/tmp/body;
-    proxy_temp_path {work}/tmp/proxy;
-    fastcgi_temp_path {work}/tmp/fastcgi;
-    uwsgi_temp_path {work}/tmp/uwsgi;
-    scgi_temp_path {work}/tmp/scgi;
-    log_format replica '$time_iso8601 $status $request_time "$request_method $uri" \
-$upstream_addr $upstream_status';
-    access_log {work}/nginx-access.log replica;
-    server_tokens off;
-    client_max_body_size 1m;
-    upstream rasa {{
-{servers}
-        keepalive 32;
-    }}
-    upstream rasa_sticky {{
-        ip_hash;
-{sticky_servers}
-    }}
-    map $http_upgrade $connection_upgrade {{ default upgrade; "" ""; }}
-    server {{
-        listen {listen};
-        add_header X-Forlob-Replica $upstream_addr always;
-        error_page 502 504 = @unavailable;
-        location = /health {{
-            default_type application/json;
-            return 200 '{{"status": "ok"}}';
-        }}
-        location = /health/ready {{
-            proxy_pass http://rasa;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_connect_timeout 2s;
-            proxy_read_timeout 10s;
-            proxy_next_upstream error timeout http_502 http_503;
-            proxy_next_upstream_tries {tries};
-        }}
-{replica_probes}
-        location / {{
-            proxy_pass http://rasa;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header X-Request-ID $request_id;
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_connect_timeout 2s;
-            proxy_read_timeout 60s;
-            proxy_next_upstream error timeout http_502 http_503 non_idempotent;
-            proxy_next_upstream_tries {tries};
-            proxy_next_upstream_timeout 50s;
-        }}
-        location /socket.io/ {{
-            proxy_pass http://rasa_sticky;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_read_timeout 1h;
-        }}
-        location @unavailable {{
-            default_type application/json;
-            charset utf-8;
-            charset_types application/json;
-            add_header Retry-After {retry_after} always;
-            return 503 '{unavailable}';
-        }}
-    }}
-}}
-"""
 
 
 def nginx_binary() -> str | None:
     return shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None)
 
 
-REPLICA_PROBE = """\
-        location = /health/ready/{number} {{
-            proxy_pass http://127.0.0.1:{port}/health/ready;
-            proxy_connect_timeout 2s;
-            proxy_read_timeout 10s;
-        }}"""
-
-
 def nginx_config(work: Path, host: str, port: int, upstream_ports: list[int]) -> str:
-    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=0;" for p in upstream_ports)
-    probes = "\n".join(REPLICA_PROBE.format(number=i + 1, port=p) for i, p in enumerate(upstream_ports))
-    sticky = "\n".join(f"        server 127.0.0.1:{p};" for p in upstream_ports)
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
     unavailable = json.dumps([{"recipient_id": "", "text": UNAVAILABLE_TEXT}], ensure_ascii=False)
     unavailable = unavailable.replace("\\", "\\\\").replace("'", "\\'")  # inside a single-quoted nginx string
-    listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return NGINX_CONF.format(
+    templates = Environment(
+        loader=FileSystemLoader(Path(__file__).with_name("templates")),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # an nginx config, not HTML
+    )
+    return templates.get_template("nginx.conf.j2").render(
         work=work,
-        servers=servers,
-        sticky_servers=sticky,
-        listen=listen,
-        replica_probes=probes,
-        tries=len(upstream_ports),
+        listen=f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        upstream_ports=upstream_ports,
         retry_after=RETRY_AFTER_SECONDS,
         unavailable=unavailable,
     )
@@ -222,26 +131,30 @@ def ensure_database(url: str) -> None:
         engine.dispose()
 
 
-def ensure_service(kind: str, url: str, timeout: float = 30) -> None:
+START_OPTION = {"postgresql": "--postgres-start (POSTGRES_START)", "redis": "--redis-start (REDIS_START)"}
+
+
+def ensure_service(kind: str, url: str, start_command: str | None = None, timeout: float = 30) -> None:
+    """The service answers at `url`; if not, `start_command` (the operator's own shell command) is run and
+    the service waited for; without one, or if it still does not answer, a StartupError says what to do."""
     answers = postgres_answers if kind == "postgresql" else redis_answers
     if answers(url):
         return
     parts = urlsplit(url)
-    if (
-        parts.hostname in LOOPBACK
-        and (parts.port or DEFAULT_PORTS[kind]) == DEFAULT_PORTS[kind]
-        and shutil.which(SERVICE_COMMANDS[kind].split()[0])
-    ):
-        print(f"Starter maskinens {kind} …", flush=True)
-        subprocess.run(SERVICE_COMMANDS[kind], shell=True, check=False, stdout=subprocess.DEVNULL)
+    where = f"{parts.hostname}:{parts.port or DEFAULT_PORTS[kind]}"
+    if start_command:
+        print(f"Starter {kind}: {start_command}", flush=True)
+        subprocess.run(start_command, shell=True, check=False, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if answers(url):
                 return
             time.sleep(1)
+        raise StartupError(f"{kind} svarer stadig ikke på {where} efter {start_command!r}")
+    setting = "TRACKER_STORE_URL" if kind == "postgresql" else "LOCK_STORE_URL"
     raise StartupError(
-        f"{kind} svarer ikke på {parts.hostname}:{parts.port or DEFAULT_PORTS[kind]}; "
-        f"start den, eller sæt {'TRACKER_STORE_URL' if kind == 'postgresql' else 'LOCK_STORE_URL'}"
+        f"{kind} svarer ikke på {where}; start den, sæt {setting}, "
+        f"eller sig med {START_OPTION[kind]}, hvordan den startes"
     )
 
 
@@ -261,9 +174,6 @@ class Cluster:
     def rasa_process(self, index: int) -> subprocess.Popen:
         """The Rasa server of replica `index` (each replica starts its action server first)."""
         return self.replicas[index].processes[1]
-
-    def kill_rasa(self, index: int, sig: int = signal.SIGKILL) -> None:
-        os.killpg(self.rasa_process(index).pid, sig)
 
     def running(self) -> bool:
         return all(p.poll() is None for s in [self.proxy, *self.replicas] if s for p in s.processes)
@@ -340,7 +250,9 @@ def start_cluster(
     return cluster
 
 
-def run_cluster(settings: Settings, replicas: int) -> int:
+def run_cluster(
+    settings: Settings, replicas: int, postgres_start: str | None = None, redis_start: str | None = None
+) -> int:
     """`make cluster`: start everything, print where to talk to it, stop everything on Ctrl-C."""
     settings = cluster_settings(settings)
     started: list[Cluster] = []  # empty until start_cluster returns
@@ -349,9 +261,9 @@ def run_cluster(settings: Settings, replicas: int) -> int:
         if settings.tracker_store_url.startswith(
             "postgresql"
         ):  # any SQLAlchemy URL works; this is the usual one
-            ensure_service("postgresql", settings.tracker_store_url)
+            ensure_service("postgresql", settings.tracker_store_url, postgres_start)
             ensure_database(settings.tracker_store_url)
-        ensure_service("redis", settings.lock_store_url)
+        ensure_service("redis", settings.lock_store_url, redis_start)
         started.append(start_cluster(settings, replicas))
         return started[0]
 

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import io
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.exc import SQLAlchemyError
+
+from core.events_table import events_since
 
 REPLY_KINDS = ("answer", "organisations", "clarify", "fallback", "out_of_scope", "handoff")
 UNANSWERED_KINDS = ("clarify", "fallback")
@@ -48,17 +49,10 @@ def collect(tracker_url: str, since: dt.date | None = None, kb_version: str = "u
     cutoff = dt.datetime.combine(since, dt.time()).timestamp() if since else 0.0
     try:
         engine = create_engine(tracker_url)
-        with engine.connect() as connection:
-            if not engine.dialect.has_table(connection, "events"):
-                raise ReportError("Samtaledatabasen har ingen samtaler endnu (tabellen 'events' mangler).")
-            rows = connection.execute(
-                text(
-                    "SELECT sender_id, type_name, timestamp, data FROM events "
-                    "WHERE timestamp >= :cutoff ORDER BY sender_id, id"
-                ),
-                {"cutoff": cutoff},
-            ).all()
+        rows = events_since(engine, cutoff)
         engine.dispose()
+        if rows is None:
+            raise ReportError("Samtaledatabasen har ingen samtaler endnu (tabellen 'events' mangler).")
     except SQLAlchemyError as exc:
         raise ReportError(f"Samtaledatabasen kan ikke læses ({exc.__class__.__name__}).") from exc
     report = ReportData(since=since, kb_version=kb_version)
@@ -139,64 +133,22 @@ def _rates_plot(report: ReportData) -> str:
 
 
 def render(report: ReportData, titles: dict[str, str], warnings: list | tuple = ()) -> str:
-    """A self-contained HTML page (Danish); `warnings` are the content's review warnings
-    (knowledge_base.review_warnings: old reviews, old amounts)."""
-    e = html.escape
-    warning_rows = "".join(
-        f"<tr><td>{e(w.file)}</td><td>{e(w.entry)}</td><td>{e(w.field)}</td><td>{e(w.message)}</td></tr>"
-        for w in warnings
+    """A self-contained HTML page (Danish, bot/web/templates/usage_report.html); `warnings` are the content's
+    review warnings (knowledge_base.review_warnings: old reviews, old amounts)."""
+    from bot.web.rendering import render as render_template
+
+    return render_template(
+        "usage_report.html",
+        report=report,
+        titles=titles,
+        warnings=warnings,
+        period=f"siden {report.since.isoformat()}" if report.since else "hele perioden",
+        today=dt.date.today().isoformat(),
+        rates=[(kind, f"{report.rate(kind):.0%}") for kind in REPLY_KINDS],
+        topics=report.questions_per_topic.most_common(),
+        feedback=sorted(report.feedback.items()),
+        unanswered=report.unanswered.most_common(TOP_UNANSWERED),
+        channels=report.channels.most_common(),
+        topics_plot=_topics_plot(report, titles) if report.questions_per_topic else None,
+        rates_plot=_rates_plot(report) if report.kinds_per_day else None,
     )
-    topic_rows = "".join(
-        f"<tr><td>{e(titles.get(t, t))}</td><td>{e(t)}</td><td>{n}</td></tr>"
-        for t, n in report.questions_per_topic.most_common()
-    )
-    feedback_rows = "".join(
-        f"<tr><td>{e(titles.get(t, t))}</td><td>{c['up']}</td><td>{c['down']}</td></tr>"
-        for t, c in sorted(report.feedback.items())
-    )
-    unanswered_rows = "".join(
-        f"<tr><td>{e(q)}</td><td>{n}</td></tr>" for q, n in report.unanswered.most_common(TOP_UNANSWERED)
-    )
-    channel_rows = "".join(f"<tr><td>{e(c)}</td><td>{n}</td></tr>" for c, n in report.channels.most_common())
-    rate_rows = "".join(f"<tr><td>{k}</td><td>{report.rate(k):.0%}</td></tr>" for k in REPLY_KINDS)
-    period = f"siden {report.since.isoformat()}" if report.since else "hele perioden"
-    plots = ""
-    if report.questions_per_topic:
-        plots += (
-            '<h2>Spørgsmål pr. emne</h2><img alt="Søjlediagram: besvarede spørgsmål pr. emne" '
-            f'src="{_topics_plot(report, titles)}">'
-        )
-    if report.kinds_per_day:
-        plots += (
-            '<h2>Svartyper over tid</h2><img alt="Kurver: andel svar, afklaringer og fejl pr. dag" '
-            f'src="{_rates_plot(report)}">'
-        )
-    return f"""<!doctype html>
-<html lang="da"><head><meta charset="utf-8">\
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Forløbsguiden – rapport til redaktionen</title>
-<style>
-body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}}
-table{{border-collapse:collapse;margin:1rem 0;min-width:20rem}}\
-th,td{{border:1px solid #999;padding:.3rem .6rem;text-align:left}}
-th{{background:#e8eef5}}img{{max-width:100%;height:auto}}.facts{{display:flex;gap:2rem;flex-wrap:wrap}}
-</style></head><body>
-<h1>Forløbsguiden – rapport til redaktionen</h1>
-<p>Periode: {e(period)} · Vidensbase-version: <code>{e(report.kb_version)}</code>\
- · Dannet {dt.date.today().isoformat()}</p>
-<div class="facts"><p><strong id="conversations">{report.conversations}</strong> samtaler</p>
-<p><strong id="user-messages">{report.user_messages}</strong> beskeder fra brugere</p></div>
-<h2>Svartyper</h2><table id="rates"><tr><th>Type</th><th>Andel</th></tr>{rate_rows}</table>
-{plots}
-<h2>Besvarede spørgsmål pr. emne</h2>\
-<table id="topics"><tr><th>Emne</th><th>Id</th><th>Antal</th></tr>{topic_rows}</table>
-<h2>Tilbagemeldinger pr. emne</h2>\
-<table id="feedback"><tr><th>Emne</th><th>Hjalp</th><th>Hjalp ikke</th></tr>{feedback_rows}</table>
-<h2>Hyppigste ubesvarede spørgsmål</h2><p>Teksten er gemt uden CPR-numre, telefonnumre og e-mailadresser.</p>
-<table id="unanswered"><tr><th>Spørgsmål</th><th>Antal</th></tr>{unanswered_rows}</table>
-<h2>Indhold der skal tjekkes igen</h2><p>Gennemgået for over 12 måneder siden, eller beløb fra før sidste år
-(beløb reguleres hvert år 1. januar).</p>
-<table id="review"><tr><th>Fil</th><th>Emne</th><th>Felt</th><th>Hvorfor</th></tr>{warning_rows}</table>
-<h2>Kanaler</h2><table id="channels"><tr><th>Kanal</th><th>Beskeder</th></tr>{channel_rows}</table>
-</body></html>
-"""

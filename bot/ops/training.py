@@ -73,7 +73,7 @@ def fingerprint(settings: Settings) -> str:
         root / "domain.yml",
         *sorted((root / "data").rglob("*.yml")),
         *sorted(generated_data_dir(settings).glob("*.yml")),
-        *sorted((root / "bot" / "nlp").glob("*.py")),
+        root / "bot" / "server" / "intent_ensemble.py",  # the custom NLU component in config.yml
         *sorted(p for p in settings.spacy_model_dir.rglob("*") if p.is_file()),
     ]
     for path in inputs:

@@ -13,32 +13,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
-from functools import lru_cache
-from pathlib import Path
 
 from aiohttp import web
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.web.checklist_content import build_checklist
+from bot.web.rendering import render
 from core.checklist_links import engine_for, find_link
 from core.config import Settings
 from core.conversation import read_conversation
 from core.events_table import stored_events
 from knowledge_base.store import KnowledgeBase, KnowledgeBaseUnavailable
 
-TEMPLATES = Path(__file__).with_name("templates")
 ROUTE = "/huskeliste/{token:.*}"
-
-
-@lru_cache(maxsize=1)
-def _templates() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def _headers(nonce: str) -> dict:
@@ -54,7 +41,7 @@ def _headers(nonce: str) -> dict:
 
 def _page(template: str, status: int = 200, **values) -> web.Response:
     nonce = secrets.token_urlsafe(16)
-    body = _templates().get_template(template).render(nonce=nonce, **values)
+    body = render(template, nonce=nonce, **values)
     return web.Response(
         text=body, status=status, content_type="text/html", charset="utf-8", headers=_headers(nonce)
     )
