@@ -29,10 +29,16 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import slots
-from actions.answers import answer_message, feedback_message, overview_message, question_message, topic_button
 from actions.base import KnowledgeAction
 from actions.context import acknowledgement, only_context, tells_more_than_age, tells_situation
 from actions.handoff import distress_message, handoff_message
+from actions.messages import (
+    answer_message,
+    feedback_message,
+    overview_message,
+    question_message,
+    topic_button,
+)
 from actions.organisations import named_organisation_message, referral_message
 from actions.regions import region_message
 from core.conversation import read_conversation

@@ -16,8 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions import slots
-from actions.answers import topic_button
 from actions.base import KnowledgeAction
+from actions.messages import topic_button
 from core.checklist_links import create_link, engine_for
 from core.config import load_settings
 from core.conversation import read_conversation

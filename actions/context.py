@@ -17,8 +17,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.forms import ValidationAction
 
 from actions import slots
-from actions.answers import topic_button
 from actions.base import KnowledgeMixin
+from actions.messages import topic_button
 from actions.organisations import referral_message
 from core.redaction import redact
 from core.replies import payload

@@ -17,8 +17,8 @@ import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from actions.answers import answer_message
 from actions.handoff import handoff_message
+from actions.messages import answer_message
 from bot.server.channels.slack import ForlobSlackBot, RecentEvents, user_text
 from bot.server.channels.slack_blocks import SECTION_LIMIT, render_message, split_sections, to_mrkdwn
 from core.config import EscalationSettings
