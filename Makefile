@@ -38,12 +38,13 @@ $(STAMP_KB): $(STAMP_VENV) $(STAMP_NLP) $(CONTENT) $(wildcard knowledge_base/*.p
 $(STAMP_MODEL): $(STAMP_NLP) $(TRAINING_DATA) $(CONTENT)
 	$(PY) -m bot train
 
-# The browser tests use axe-core and rasa-webchat from npm (package-lock.json), reinstalled when the lock
-# file changes or node_modules is gone; without npm those tests skip (fail under REQUIRE_SERVICES=1).
+# npm packages (package-lock.json), reinstalled when the lock file changes or node_modules is gone: the
+# widget's socket.io-client, which the web app serves (so `make run` needs them), and axe-core and
+# rasa-webchat for the browser tests. Without npm the web app refuses to start with a message that says so.
 NPM_STAMP := node_modules/.package-lock.json
 $(NPM_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund; \
-		else echo "Note: npm is missing; install Node.js/npm for the browser tests (axe-core, rasa-webchat)." >&2; fi
+		else echo "Note: npm is missing; install Node.js/npm for the widget's socket.io client and the browser tests." >&2; fi
 
 # Debian's Chromium (the browser tests) and nginx (make cluster and its tests) are system packages: installed
 # by `make system-deps` (as root, or through sudo), never by `make test`; the tests that need them skip with a
@@ -59,7 +60,7 @@ system-deps: ## Install the system packages the browser and cluster tests use (D
 
 setup: $(STAMP_MODEL) $(STAMP_KB) ## Install, build the Danish pipeline and the KB, train if data changed
 
-run: setup ## Start the assistant (action server, Rasa with REST/socket.io/Slack/Teams, web widget on :8080); Ctrl-C stops all
+run: setup $(NPM_STAMP) ## Start the assistant (action server, Rasa with REST/socket.io/Slack/Teams, web widget on :8080); Ctrl-C stops all
 	$(PY) -m bot run
 
 chat: setup ## Talk to the assistant in the terminal

@@ -130,8 +130,12 @@ def running_stack(
     their logs are printed when start-up fails. `extra_env` configures channels (Slack, Teams, …);
     `also_allowed` are page origins besides the web app's own whose browsers may use socket.io."""
     from bot.ops.processes import make_stack
+    from bot.web.app import VENDOR_FILES
     from core.config import allowed_origins
 
+    # the web app refuses to start without the widget's socket.io client from npm
+    for relative, _ in VENDOR_FILES.values():
+        require_service(f"npm's {relative}", (ROOT / relative).is_file(), "run 'npm ci' (make test does)")
     rasa_port, web_port = free_port(), free_port()
     web_url = f"http://127.0.0.1:{web_port}"
     env = {

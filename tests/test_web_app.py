@@ -1,25 +1,46 @@
-"""The web app without a browser: the demo page with its injected widget config, the widget's files, 404s."""
+"""The web app without a browser: the demo page with its injected widget config, the widget's files (and
+socket.io-client from node_modules), 404s, and the start-up error without `npm ci`."""
 
+import json
 import re
 from dataclasses import replace
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.web.app import create_app, retention_text
-from core.config import load_settings
+import bot.web.__main__ as web_main
+from bot.web.app import (
+    STATIC,
+    STATIC_FILES,
+    VENDOR_FILES,
+    VendorFileError,
+    check_vendor_files,
+    create_app,
+    retention_text,
+)
+from core.config import ROOT, load_settings
 from core.events_table import RetentionError
+from tests.conftest import require_service
+
+SOCKET_IO = VENDOR_FILES["/vendor/socket.io.min.js"][0]  # node_modules/socket.io-client/dist/…
+STAND_IN = "/* a stand-in for socket.io-client's browser bundle */"
+WIDGET_SCRIPTS = [path for path in STATIC_FILES if path.endswith(".js")]
 
 
 @pytest.fixture
-def settings(monkeypatch):
+def settings(monkeypatch, tmp_path):
+    """Settings whose root holds a stand-in for the npm bundle, so that these tests need no `npm ci`
+    (test_socket_io_client_is_served_from_node_modules checks the real one)."""
     monkeypatch.delenv("FORLOB_MUNICIPALITY", raising=False)
-    return load_settings(
+    (tmp_path / SOCKET_IO).parent.mkdir(parents=True)
+    (tmp_path / SOCKET_IO).write_text(STAND_IN, encoding="utf-8")
+    settings = load_settings(
         {
             "FORLOB_RASA_PUBLIC_URL": "https://rasa.eksempelby.invalid/",
             "FORLOB_WEB_URL": "https://chat.eksempelby.invalid",
         }
     )
+    return replace(settings, root=tmp_path)
 
 
 async def get(app, path: str):
@@ -45,6 +66,7 @@ async def test_demo_page_embeds_the_widget_with_the_deployment_config(settings):
     assert '<html lang="da">' in page and "$" not in page
     policy = headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "wss://rasa.eksempelby.invalid" in policy
+    assert "script-src 'self';" in policy  # the widget's files and /vendor/socket.io.min.js, all from here
     assert not re.search(r"(src|href)=\"(https?:)?//", page)  # nothing from other servers
 
 
@@ -59,9 +81,13 @@ async def test_config_follows_the_environment_and_is_escaped(settings, monkeypat
 @pytest.mark.parametrize(
     "path, content_type, marker",
     [
-        ("/widget.js", "application/javascript; charset=utf-8", "session_request"),
+        ("/widget.js", "application/javascript; charset=utf-8", '"widget-client.js"'),
+        ("/widget-store.js", "application/javascript; charset=utf-8", "ns.store = "),
+        ("/widget-render.js", "application/javascript; charset=utf-8", "ns.render = "),
+        ("/widget-client.js", "application/javascript; charset=utf-8", "ns.client = "),
         ("/widget.css", "text/css; charset=utf-8", ".fg-root"),
         ("/demo.css", "text/css; charset=utf-8", "body"),
+        ("/vendor/socket.io.min.js", "application/javascript; charset=utf-8", STAND_IN),
     ],
 )
 async def test_widget_files_are_served_with_their_content_type(settings, path, content_type, marker):
@@ -71,15 +97,65 @@ async def test_widget_files_are_served_with_their_content_type(settings, path, c
     assert marker in body
 
 
-async def test_widget_never_writes_html(settings):
-    _, _, script = await get(create_app(settings), "/widget.js")
+def test_widget_js_loads_each_of_its_parts():
+    """The loader names every part the web app serves, and each part attaches its object to the namespace."""
+    loader = (STATIC / "widget.js").read_text(encoding="utf-8")
+    parts = [path.lstrip("/") for path in WIDGET_SCRIPTS if path != "/widget.js"]
+    assert parts == ["widget-store.js", "widget-render.js", "widget-client.js"]  # the order they load in
+    assert f"var MODULES = {json.dumps(parts)};" in loader
+    assert '"vendor/socket.io.min.js"' in loader
+    for part in parts:
+        code = (STATIC / part).read_text(encoding="utf-8")
+        assert code.rstrip().endswith("})(window.Forlobsguiden = window.Forlobsguiden || {});"), part
+
+
+async def test_socket_io_client_is_served_from_node_modules(settings):
+    """The real browser bundle of the socket.io-client version package-lock.json pins."""
+    require_service("socket.io-client", (ROOT / SOCKET_IO).is_file(), "run 'npm ci' (make test does)")
+    lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))
+    version = lock["packages"]["node_modules/socket.io-client"]["version"]
+    assert lock["packages"][""]["dependencies"]["socket.io-client"] == version  # a runtime dependency, exact
+    status, headers, body = await get(create_app(replace(settings, root=ROOT)), "/vendor/socket.io.min.js")
+    assert status == 200 and headers["Content-Type"] == "application/javascript; charset=utf-8"
+    assert f"Socket.IO v{version}" in body and ".io=" in body  # the UMD bundle that sets window.io
+
+
+async def test_a_missing_socket_io_bundle_stops_the_start_with_a_clear_message(
+    settings, tmp_path, monkeypatch, capsys
+):
+    bare = replace(settings, root=tmp_path / "without-npm-ci")
+    with pytest.raises(VendorFileError, match="kør 'npm ci'"):
+        check_vendor_files(bare.root)
+    status, _, _ = await get(create_app(bare), "/vendor/socket.io.min.js")
+    assert status == 404  # create_app itself does not check (tests of the other pages need no npm)
+    monkeypatch.setattr(web_main, "load_settings", lambda: bare)
+    assert web_main.main() == 1
+    error = capsys.readouterr().err
+    assert error.startswith("Webappen kunne ikke starte: chatwidgettens socket.io-klient mangler")
+    assert "socket.io-client/dist/socket.io.min.js" in error and "kør 'npm ci'" in error
+
+
+@pytest.mark.parametrize("path", WIDGET_SCRIPTS)
+async def test_widget_never_writes_html(settings, path):
+    _, _, script = await get(create_app(settings), path)
     assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", script)
-    code = script.split("*/", 1)[1]  # after the header comment (which shows an embed example)
+    code = script.split("*/", 1)[1]  # after the header comment (which shows examples with URLs)
     code = code.replace('"http://www.w3.org/2000/svg"', "")  # a namespace name, never fetched
     assert not re.search(r"[\"'](https?:)?//", code)  # no URL of another server in the code
 
 
-@pytest.mark.parametrize("path", ["/nope", "/static/index.html", "/widget.js/../index.html", "/index.html"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nope",
+        "/static/index.html",
+        "/widget.js/../index.html",
+        "/index.html",
+        "/vendor/socket.io.js",  # only the one bundle, not node_modules
+        "/node_modules/socket.io-client/dist/socket.io.min.js",
+        "/vendor/../package.json",
+    ],
+)
 async def test_unknown_paths_are_404(settings, path):
     status, _, _ = await get(create_app(settings), path)
     assert status == 404

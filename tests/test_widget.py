@@ -1,7 +1,9 @@
 """The chat widget in real headless Chromium against the real stack (web app, Rasa socket.io, actions).
 
 Playwright drives Debian's /usr/bin/chromium (no `playwright install`); axe-core comes from node_modules
-(`npm ci`, done by `make test`). Screenshot of the open widget: tests/artefacts/widget.png.
+(`npm ci`, done by `make test`). Screenshot of the open widget: tests/artefacts/widget.png. The last tests
+load the widget's parts (widget-store.js, widget-render.js, widget-client.js) on their own into an empty
+page, without any server.
 """
 
 import http.server
@@ -396,6 +398,29 @@ def foreign_page(assistant):
     server.server_close()
 
 
+def test_without_its_socket_io_client_the_widget_says_it_is_offline_and_tries_again(browser, assistant):
+    """/vendor/socket.io.min.js cannot be loaded (the web app is down for a moment): the widget shows itself
+    and says it is offline, throws nothing at the page, and connects once the file can be had again."""
+    from playwright.sync_api import expect
+
+    blocked = re.compile(r"/vendor/socket\.io\.min\.js$")
+    page = new_page(
+        browser, assistant.web_url + "/", before=lambda page: page.route(blocked, lambda r: r.abort())
+    )
+    input_box = open_widget(page)
+    status = page.locator(".fg-status")
+    expect(status).to_contain_text("Forbindelsen er afbrudt")
+    before = bot_messages(page)
+    input_box.fill("hvad er aflastning")  # kept in the outbox meanwhile
+    page.keyboard.press("Enter")
+    page.unroute(blocked)
+    page.wait_for_function(MORE_BOT_MESSAGES, arg=before)
+    wait_for_answer(page, 1)
+    expect(status).to_have_text("")
+    page.context.close()
+    assert page.errors == [] and page.dialogs == []
+
+
 def test_a_page_on_another_origin_cannot_talk_to_the_assistant(browser, foreign_page):
     from playwright.sync_api import expect
 
@@ -586,3 +611,197 @@ def test_a_reader_who_scrolls_up_while_an_answer_arrives_is_not_yanked(browser, 
     assert log.evaluate("e => e.scrollTop") < 50
     page.context.close()
     assert page.errors == []
+
+
+# -- the widget's parts on their own: no web app, no Rasa, no socket ---------------------------------------
+STATIC = ROOT / "bot" / "web" / "static"
+# an origin of its own (so that sessionStorage works), answered by Playwright itself: no server
+BLANK_ORIGIN = "http://widget.invalid"
+BLANK = '<!doctype html><html lang="da"><head><title>Tom side</title></head><body><main></main></body></html>'
+
+
+@pytest.fixture
+def blank_page(browser):
+    """An empty page on an origin of its own (so that sessionStorage works), served by Playwright itself;
+    a test adds the widget's parts with `add_parts`. Fails on any script error."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="da-DK")
+    context.route(f"{BLANK_ORIGIN}/**", lambda route: route.fulfill(content_type="text/html", body=BLANK))
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(f"{BLANK_ORIGIN}/")
+    page.set_content(BLANK)
+    yield page
+    context.close()
+    assert page.errors == []
+
+
+def add_parts(page, *names: str) -> None:
+    for name in names:
+        page.add_script_tag(path=str(STATIC / name))
+
+
+STORED = """key => { const store = Forlobsguiden.store.open(key);
+    return {history: store.history(), session: store.sessionId(), open: store.isOpen()}; }"""
+
+
+def test_the_store_keeps_the_conversation_across_a_reload(blank_page):
+    page = blank_page
+    add_parts(page, "widget-store.js")
+    assert page.evaluate(STORED, "forlobsguiden:a") == {"history": [], "session": None, "open": False}
+    page.evaluate(
+        """() => { const store = Forlobsguiden.store.open("forlobsguiden:a");
+        store.remember({from: "user", text: "hvad er aflastning"});
+        store.remember({from: "bot", message: {text: "Aflastning betyder …"}});
+        store.setSessionId("abc123"); store.setOpen(true); }"""
+    )
+    page.reload()
+    add_parts(page, "widget-store.js")
+    kept = page.evaluate(STORED, "forlobsguiden:a")
+    assert kept == {
+        "history": [
+            {"from": "user", "text": "hvad er aflastning"},
+            {"from": "bot", "message": {"text": "Aflastning betyder …"}},
+        ],
+        "session": "abc123",
+        "open": True,
+    }
+    assert page.evaluate(STORED, "forlobsguiden:b")["history"] == []  # one conversation per Rasa server
+
+    # "Slet samtalen": history and session go, the open panel stays; a long conversation keeps its newest
+    page.evaluate(
+        """() => { const store = Forlobsguiden.store.open("forlobsguiden:a"); store.clear();
+        for (let i = 0; i < Forlobsguiden.store.MAX_HISTORY + 5; i++) {
+            store.remember({from: "user", text: "" + i}); } }"""
+    )
+    page.reload()
+    add_parts(page, "widget-store.js")
+    kept = page.evaluate(STORED, "forlobsguiden:a")
+    assert kept["session"] is None and kept["open"] is True
+    assert len(kept["history"]) == 300 and kept["history"][0]["text"] == "5"
+
+    # a browser that refuses sessionStorage: the conversation is kept in memory for the page's life
+    page.evaluate(
+        """() => Object.defineProperty(window, "sessionStorage", {get() {
+        throw new DOMException("blocked", "SecurityError"); }})"""
+    )
+    assert page.evaluate("() => { try { return !sessionStorage; } catch (e) { return true; } }")
+    page.evaluate(
+        """() => { const store = Forlobsguiden.store.open("forlobsguiden:c");
+        store.remember({from: "user", text: "hej"}); store.setSessionId("def456"); }"""
+    )
+    assert page.evaluate(STORED, "forlobsguiden:c") == {
+        "history": [{"from": "user", "text": "hej"}],
+        "session": "def456",
+        "open": False,
+    }
+
+
+SOURCE_LINE = [
+    {"text": "Kilde: "},
+    {"text": "Socialstyrelsen", "url": "https://socialstyrelsen.dk/aflastning"},
+    {"text": ", "},
+    {"text": "<b>VISO</b>", "url": "javascript:alert(1)"},
+    {"text": " og "},
+    {"text": "<img src=x onerror=alert(2)>", "url": "data:text/html,<script>alert(3)</script>"},
+    {"text": "."},
+]
+PLAIN_SOURCE_LINE = "".join(part["text"] for part in SOURCE_LINE)
+SOURCES = """() => Array.from(document.querySelectorAll('.fg-log .fg-source')).map(line => {
+    const copy = line.cloneNode(true);
+    copy.querySelectorAll('.fg-sr-only').forEach(hidden => hidden.remove());  // "(åbner i et nyt vindue)"
+    return {text: copy.textContent, message: line.closest('.fg-msg').querySelector('.fg-bubble') === line
+                                             ? 'first' : 'later',
+            links: Array.from(line.querySelectorAll('a')).map(a => [a.textContent, a.getAttribute('href'),
+                                                                    a.target, a.rel])};
+})"""
+
+
+def test_the_renderer_turns_the_source_line_into_one_line_with_safe_links(blank_page):
+    """Without a server: the payload's `source_line` parts become one line, linked only where a part has an
+    http(s) `url`, all text as text; in place of the reply's paragraph that says the same, or added to it."""
+    from playwright.sync_api import expect
+
+    page = blank_page
+    add_parts(page, "widget-store.js", "widget-render.js")
+    page.evaluate(
+        """([line, plain]) => {
+        const view = Forlobsguiden.render.create({municipality: "Eksempelby Kommune"});
+        window.view = view;
+        view.mount(); view.setOpen(true, false);
+        view.showSent("hvad er aflastning");
+        view.showAnswer({text: "Aflastning betyder, at andre passer jeres barn i en periode."});
+        view.showAnswer({text: plain, quick_replies: [{title: "Ja", payload: "/feedback_positive"}]});
+        view.showAnswer({custom: {kind: "answer", source_line: line}});
+        view.showSent("og hvem betaler?");
+        view.showAnswer({text: "Det gør kommunen."});  // no paragraph with the source: the line is added
+        view.showAnswer({custom: {kind: "answer", source_line: line}});
+        }""",
+        [SOURCE_LINE, PLAIN_SOURCE_LINE],
+    )
+    link = [  # a new window, and a screen reader is told so
+        "Socialstyrelsen (åbner i et nyt vindue)",
+        "https://socialstyrelsen.dk/aflastning",
+        "_blank",
+        "noopener noreferrer",
+    ]
+    lines = page.evaluate(SOURCES)
+    assert lines == [
+        {"text": PLAIN_SOURCE_LINE, "message": "first", "links": [link]},
+        {"text": PLAIN_SOURCE_LINE, "message": "later", "links": [link]},
+    ]
+    log = page.locator(".fg-log")
+    expect(log.locator(".fg-msg--bot", has_text="Kilde:")).to_have_count(2)  # replaced, not repeated
+    assert log.locator("b, img, script").count() == 0
+    assert page.locator("a[href^='javascript:'], a[href^='data:']").count() == 0
+    expect(log.get_by_role("button", name="Ja")).to_be_visible()
+    assert page.evaluate("Forlobsguiden.client") is None  # the renderer needed no connection
+    page.wait_for_timeout(300)  # an injected handler would have fired by now
+
+
+def test_the_client_waits_for_its_session_and_keeps_an_outbox(blank_page):
+    """widget-client.js against a stand-in for socket.io's `io`: nothing goes out before session_confirm,
+    and what was sent while disconnected goes out in order on the same session after the reconnect."""
+    page = blank_page
+    add_parts(page, "widget-client.js")
+    assert page.evaluate(
+        "() => Forlobsguiden.client.endpoint('https://rasa.example/proxy/', '/socket.io')"
+    ) == {"url": "https://rasa.example", "path": "/proxy/socket.io"}
+    sent = page.evaluate(
+        """() => {
+        const log = [], handlers = {};
+        const socket = {connected: false, active: true, on: (name, f) => { handlers[name] = f; },
+                        emit: (name, data) => log.push([name, data]), connect: () => log.push(["connect()"])};
+        const fire = (name, arg) => { if (name === "connect") socket.connected = true;
+                                      if (name === "disconnect") socket.connected = false;
+                                      handlers[name](arg); };
+        let stored = null;
+        const client = Forlobsguiden.client.create(
+          {serverUrl: "http://127.0.0.1:5005", socketPath: "/socket.io", sessionId: () => stored},
+          {offline: () => log.push(["offline"]), session: id => { stored = id; log.push(["session", id]); },
+           message: m => log.push(["message", m]), forgotten: deleted => log.push(["forgotten", deleted])});
+        client.send("hej");  // typed before socket.io-client has even loaded
+        client.connect((url, options) => { log.push(["io", url, options]); return socket; });
+        fire("connect");
+        client.send("hvad er aflastning");  // connected, but the session is not confirmed yet
+        fire("session_confirm", "abc");
+        fire("bot_uttered", {text: "Hej!"});
+        fire("disconnect", "transport close");
+        client.send("og hvem betaler?");
+        fire("connect");
+        fire("session_confirm", "abc");
+        return log;
+        }"""
+    )
+    assert sent == [
+        ["io", "http://127.0.0.1:5005", {"path": "/socket.io", "transports": ["websocket"]}],
+        ["session_request", {"session_id": None}],
+        ["session", "abc"],
+        ["user_uttered", {"message": "hej", "session_id": "abc"}],
+        ["user_uttered", {"message": "hvad er aflastning", "session_id": "abc"}],
+        ["message", {"text": "Hej!"}],
+        ["offline"],
+        ["session_request", {"session_id": "abc"}],
+        ["session", "abc"],
+        ["user_uttered", {"message": "og hvem betaler?", "session_id": "abc"}],
+    ]

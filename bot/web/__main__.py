@@ -8,7 +8,7 @@ import sys
 
 from aiohttp import web
 
-from bot.web.app import create_app
+from bot.web.app import VendorFileError, check_vendor_files, create_app
 from core.config import load_settings
 from core.events_table import RetentionError
 from knowledge_base.content import ContentFileError
@@ -31,8 +31,9 @@ async def serve(app: web.Application, host: str, port: int) -> None:
 def main() -> int:
     settings = load_settings()
     try:
+        check_vendor_files(settings.root)
         app = create_app(settings)
-    except (RetentionError, ContentFileError) as exc:
+    except (RetentionError, ContentFileError, VendorFileError) as exc:
         print(f"Webappen kunne ikke starte: {exc}", file=sys.stderr)
         return 1
     except KeyError as exc:

@@ -3,7 +3,11 @@
 The demo page (`/`) is `static/index.html` with the deployment's values filled in: the municipality, where
 the browser reaches Rasa's socket.io, and how long conversations are kept (the widget's privacy notice
 must tell the truth, so it comes from the same setting `python -m bot privacy purge` uses). The widget
-itself (`/widget.js`, `/widget.css`) is plain static files: any page can embed it with one script tag.
+itself is plain static files (`/widget.js`, which loads `/widget-store.js`, `/widget-render.js`,
+`/widget-client.js` and `/widget.css` from beside itself): any page can embed it with one script tag. Its
+socket.io client is npm's `socket.io-client` (pinned in package-lock.json), served from node_modules as
+`/vendor/socket.io.min.js`: without `npm ci`, `python -m bot.web` refuses to start (check_vendor_files)
+rather than serve a widget that cannot connect.
 """
 
 from __future__ import annotations
@@ -20,9 +24,44 @@ from core.config import Settings, deployment_overrides
 from core.events_table import DURATION, RetentionError
 
 STATIC = Path(__file__).with_name("static")
-STATIC_FILES = {"/widget.js": "application/javascript", "/widget.css": "text/css", "/demo.css": "text/css"}
+STATIC_FILES = {
+    "/widget.js": "application/javascript",
+    "/widget-store.js": "application/javascript",
+    "/widget-render.js": "application/javascript",
+    "/widget-client.js": "application/javascript",
+    "/widget.css": "text/css",
+    "/demo.css": "text/css",
+}
+# served from the project's node_modules (npm ci), never copied into the repository
+VENDOR_FILES = {
+    "/vendor/socket.io.min.js": (
+        Path("node_modules/socket.io-client/dist/socket.io.min.js"),
+        "application/javascript",
+    ),
+}
 UNITS = {"h": ("time", "timer"), "d": ("dag", "dage"), "w": ("uge", "uger")}
 COMMON_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+class VendorFileError(RuntimeError):
+    """A file the widget needs from npm is missing; the message (Danish, for operators) says what to run."""
+
+
+def vendor_files(root: Path) -> dict[str, tuple[Path, str]]:
+    """VENDOR_FILES under `root`: URL → (file, content type)."""
+    return {url: (root / relative, content_type) for url, (relative, content_type) in VENDOR_FILES.items()}
+
+
+def check_vendor_files(root: Path) -> None:
+    """Raises VendorFileError when a file of VENDOR_FILES is missing (no `npm ci`): `python -m bot.web` stops
+    with that message rather than serve a widget that cannot connect. create_app does not check, so that
+    tests of the other pages need no npm."""
+    for path, _ in vendor_files(root).values():
+        if not path.is_file():
+            raise VendorFileError(
+                f"chatwidgettens socket.io-klient mangler ({path}). Den kommer fra npm: "
+                f"kør 'npm ci' i {root} (kræver Node.js og npm; versionen står i package-lock.json)."
+            )
 
 
 def retention_text(value: str) -> str:
@@ -51,7 +90,8 @@ def page_config(settings: Settings) -> dict[str, str]:
 
 
 def content_security_policy(settings: Settings) -> str:
-    """Only the project's own servers: the page and widget from here, the socket to Rasa."""
+    """Only the project's own servers: the page, the widget and its socket.io client from here (script-src
+    'self' covers /vendor/socket.io.min.js), the socket to Rasa."""
     rasa = urlsplit(settings.rasa_public_url)
     socket_scheme = "wss" if rasa.scheme == "https" else "ws"
     return (
@@ -66,6 +106,7 @@ def create_app(settings: Settings) -> web.Application:
     template = Template((STATIC / "index.html").read_text(encoding="utf-8"))
     page = template.substitute({key: html.escape(value, quote=True) for key, value in config.items()})
     policy = content_security_policy(settings)
+    vendor = vendor_files(settings.root)
 
     async def demo_page(_request: web.Request) -> web.Response:
         return web.Response(
@@ -75,10 +116,12 @@ def create_app(settings: Settings) -> web.Application:
             headers={**COMMON_HEADERS, "Content-Security-Policy": policy},
         )
 
-    def static_file(path: str, content_type: str):
+    def static_file(path: Path, content_type: str):
         async def handler(_request: web.Request) -> web.FileResponse:
+            if not path.is_file():  # a vendor file after `rm -rf node_modules`: not there, not a server error
+                raise web.HTTPNotFound()
             return web.FileResponse(
-                STATIC / path.lstrip("/"),
+                path,
                 headers={
                     **COMMON_HEADERS,
                     "Content-Type": f"{content_type}; charset=utf-8",
@@ -90,7 +133,9 @@ def create_app(settings: Settings) -> web.Application:
 
     app = web.Application()
     app.router.add_get("/", demo_page)
-    for path, content_type in STATIC_FILES.items():
-        app.router.add_get(path, static_file(path, content_type))
+    for url, content_type in STATIC_FILES.items():
+        app.router.add_get(url, static_file(STATIC / url.lstrip("/"), content_type))
+    for url, (path, content_type) in vendor.items():
+        app.router.add_get(url, static_file(path, content_type))
     checklist_pages.add_routes(app, settings)
     return app

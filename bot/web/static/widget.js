@@ -5,705 +5,168 @@
  * data-municipality, data-retention ("30 dage"), data-title, data-primary-color ("#0b5394"),
  * data-socket-path ("/socket.io").
  *
- * It speaks Rasa's socket.io events (session_request/session_confirm, user_uttered, bot_uttered) through
- * a small Socket.IO v5 / Engine.IO v4 client over a plain WebSocket, so nothing is loaded from anywhere but
- * the project's own servers. User and bot text only ever reach the page as text nodes (textContent), never
- * as HTML. The session id and the conversation are kept in sessionStorage, so a reload keeps the
- * conversation and closing the tab forgets it.
+ * This file is the loader and the controller. It loads the widget's other files from beside itself (its own
+ * URL, so it works on a page of another origin too), in order, each attaching one object to
+ * window.Forlobsguiden, then wires them together:
+ *   widget-store.js   store   the conversation and session id in sessionStorage (memory when refused)
+ *   widget-render.js  render  the DOM: panel, messages, quick replies, source line, organisations
+ *   widget-client.js  client  the socket.io connection: session, outbox, events
+ * and the official socket.io-client (vendor/socket.io.min.js: npm's socket.io-client, pinned in
+ * package-lock.json and served by the web app), unless the page already has `io`. So nothing is loaded from
+ * anywhere but the project's own servers, and there is no build step: each file reads on its own. Rasa's
+ * events are session_request/session_confirm, user_uttered, bot_uttered, and our forget_session/
+ * session_forgotten (bot/server/channels/socketio.py). The session id and the conversation are kept in
+ * sessionStorage, so a reload keeps the conversation and closing the tab forgets it.
  */
 (function () {
   "use strict";
 
+  // currentScript only while this file runs: read it now, before anything is loaded
   var script = document.currentScript || document.querySelector("script[data-server-url]");
-  if (!script || document.querySelector(".fg-root")) {
-    return;
+  var ns = window.Forlobsguiden = window.Forlobsguiden || {};
+  if (!script || ns.widget || document.querySelector(".fg-root")) {
+    return;  // embedded twice: one widget
   }
+  ns.widget = {};  // filled in once started (the parts, for a developer in the console)
 
-  var TEXT = {
-    launcher: "Spørg Forløbsguiden",
-    region: "Chat med Forløbsguiden",
-    close: "Luk",
-    closeLabel: "Luk chatten",
-    reset: "Slet samtalen",
-    confirmReset: "Vil du slette samtalen og starte forfra? Det, du har skrevet, slettes både her og i " +
-      "Forløbsguidens database, og links til huskelister fra samtalen holder op med at virke.",
-    confirmYes: "Ja, slet samtalen",
-    confirmNo: "Nej, fortsæt",
-    resetFailed: "Samtalen kunne ikke slettes lige nu – intet er slettet. Prøv igen om lidt.",
-    log: "Samtale",
-    you: "Du skrev:",
-    bot: "Forløbsguiden skrev:",
-    inputLabel: "Skriv dit spørgsmål",
-    placeholder: "Skriv dit spørgsmål …",
-    send: "Send",
-    typing: "Forløbsguiden skriver …",
-    connecting: "Forbinder …",
-    offline: "Forbindelsen er afbrudt. Jeg prøver igen – dine beskeder bliver sendt, når den er tilbage.",
-    noServer: "Chatten er ikke sat op korrekt (mangler data-server-url).",
-    restarted: "Samtalen er slettet i din browser og i Forløbsguidens database. Du kan starte forfra.",
-    intro: "Hej! Jeg er en automatisk assistent – ikke et menneske. Jeg svarer på spørgsmål om børn og unge " +
-      "med sjældne handicap – fx aflastning, overgangen til voksenlivet og hvem I kan kontakte. Jeg giver " +
-      "vejledning; afgørelser træffer kommunen. Skriv dit spørgsmål med dine egne ord.",
-    privacyShort: "Skriv ikke CPR-nummer, navne eller andre oplysninger, der kan vise, hvem I er. En sjælden " +
-      "diagnose sammen med alder og by kan også vise det – skriv hellere \"en sjælden muskelsygdom\" end " +
-      "diagnosens navn, hvis I vil være sikre.",
-    privacySummary: "Hvad gemmes, og hvor længe?",
-    privacyLong: "{municipality} gemmer samtalen (dine beskeder og svarene) i Forløbsguidens database, så " +
-      "samtalen kan hænge sammen, og svarene kan blive bedre. CPR-numre, telefonnumre, e-mailadresser, " +
-      "adresser og de fleste navne fjernes, før noget gemmes – men ikke alle navne, og helbredsoplysninger " +
-      "kan ikke fjernes automatisk. Samtalen " +
-      "slettes {retention} efter din sidste besked. Din browser husker samtalen, indtil du lukker fanen eller " +
-      "trykker \"Slet samtalen\". Chatten bruger ikke cookies og henter intet fra andre hjemmesider.",
-    organisations: "Organisationer, der kan hjælpe",
-    website: "Hjemmeside",
-    call: "Ring ",
-    newWindow: " (åbner i et nyt vindue)",
-    choices: "Svarmuligheder",
-    // the thumbs are drawn as SVG with a text label (an emoji would depend on the visitor's fonts)
-    feedback: { "/feedback_positive": "Ja", "/feedback_negative": "Nej" }
-  };
-
+  var MODULES = ["widget-store.js", "widget-render.js", "widget-client.js"];
+  var SOCKET_IO = "vendor/socket.io.min.js";
   var config = {
     serverUrl: (script.getAttribute("data-server-url") || "").replace(/\/+$/, ""),
     socketPath: script.getAttribute("data-socket-path") || "/socket.io",
-    municipality: script.getAttribute("data-municipality") || "Kommunen",
-    retention: script.getAttribute("data-retention") || "en begrænset periode",
-    title: script.getAttribute("data-title") || "Forløbsguiden",
-    color: validColor(script.getAttribute("data-primary-color")) || "#0b5394"
+    municipality: script.getAttribute("data-municipality"),
+    retention: script.getAttribute("data-retention"),
+    title: script.getAttribute("data-title"),
+    color: script.getAttribute("data-primary-color")
   };
-  var STORAGE_KEY = "forlobsguiden:" + config.serverUrl;
-  var MAX_HISTORY = 300;
 
-  // -- small helpers ------------------------------------------------------------------------------
-  function validColor(value) {
-    return /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(value || "") ? value : null;
+  function beside(name) {
+    return new URL(name, script.src || window.location.href).href;
   }
 
-  function luminance(hex) {
-    var h = hex.length === 4 ? hex.replace(/[0-9a-f]/gi, "$&$&").slice(1) : hex.slice(1);
-    var rgb = [0, 2, 4].map(function (i) {
-      var c = parseInt(h.slice(i, i + 2), 16) / 255;
-      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
-    });
-    return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
-  }
-
-  function contrast(a, b) {
-    var la = luminance(a), lb = luminance(b);
-    return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
-  }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-
-  /** A speech bubble drawn as SVG (an emoji would depend on the visitor's fonts). */
-  function chatIcon() {
-    var ns = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("class", "fg-launcher-icon");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
-    path.setAttribute("fill", "currentColor");
-    svg.appendChild(path);
-    return svg;
-  }
-
-  /** A thumb up (or, turned, down) drawn as SVG, for the feedback buttons. */
-  function thumbIcon(down) {
-    var ns = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("class", "fg-thumb" + (down ? " fg-thumb--down" : ""));
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M2 10h4v11H2zM8 21V10l5-8 1.2.9c.5.4.7 1 .6 1.6L14 9h6.5c1.1 0 2 1 1.8 2.1l-1.6 8.1" +
-      "c-.2.9-1 1.8-2 1.8z");
-    path.setAttribute("fill", "currentColor");
-    svg.appendChild(path);
-    return svg;
-  }
-
-  function srOnly(text) {
-    return el("span", "fg-sr-only", text);
-  }
-
-  function safeUrl(value) {
-    try {
-      var url = new URL(String(value), window.location.href);
-      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
-    } catch (e) {
-      return null;
-    }
-  }
-
-  function link(href, label) {
-    var a = el("a", "fg-link", label);
-    a.href = href;
-    a.target = "_blank";
-    a.rel = "noopener noreferrer";
-    a.appendChild(srOnly(TEXT.newWindow));
-    return a;
-  }
-
-  /** Text with bare http(s) URLs turned into links; everything else stays a text node. */
-  function linkified(text) {
-    var fragment = document.createDocumentFragment();
-    var pattern = /https?:\/\/[^\s<>"']+/g;
-    var last = 0, match;
-    while ((match = pattern.exec(text)) !== null) {
-      var url = match[0].replace(/[.,;:!?)\]]+$/, "");
-      var href = safeUrl(url);
-      if (!href) continue;
-      fragment.appendChild(document.createTextNode(text.slice(last, match.index)));
-      fragment.appendChild(link(href, url));
-      last = match.index + url.length;
-      pattern.lastIndex = last;
-    }
-    fragment.appendChild(document.createTextNode(text.slice(last)));
-    return fragment;
-  }
-
-  // -- storage (sessionStorage; memory when the browser refuses) ---------------------------------
-  var memory = {};
-  function load() {
-    try {
-      return JSON.parse(window.sessionStorage.getItem(STORAGE_KEY)) || {};
-    } catch (e) {
-      return memory;
-    }
-  }
-  function save(state) {
-    memory = state;
-    try {
-      window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(state));
-    } catch (e) { /* storage full or blocked: keep the conversation in memory */ }
-  }
-  var state = load();
-  state.history = Array.isArray(state.history) ? state.history : [];
-
-  function remember(entry) {
-    state.history.push(entry);
-    if (state.history.length > MAX_HISTORY) state.history.splice(0, state.history.length - MAX_HISTORY);
-    save(state);
-  }
-
-  // -- Socket.IO v5 over Engine.IO v4, WebSocket transport only, with reconnect -------------------
-  function SocketClient(baseUrl, path, handlers) {
-    var ws = null, heartbeat = null, retry = null, attempts = 0;
-    var wsUrl = baseUrl.replace(/^http/, "ws") + path.replace(/\/?$/, "/") + "?EIO=4&transport=websocket";
-
-    function armHeartbeat(timeout) {
-      clearTimeout(heartbeat);
-      heartbeat = setTimeout(function () { if (ws) ws.close(); }, timeout);
-    }
-
-    function onPacket(data, timing) {
-      var type = data.charAt(0);
-      if (type === "0") {  // Engine.IO open: join the default namespace
-        var open = JSON.parse(data.slice(1));
-        timing.timeout = (open.pingInterval || 25000) + (open.pingTimeout || 20000);
-        armHeartbeat(timing.timeout);
-        ws.send("40");
-      } else if (type === "2") {  // ping → pong
-        armHeartbeat(timing.timeout);
-        ws.send("3" + data.slice(1));
-      } else if (type === "1") {
-        ws.close();
-      } else if (type === "4") {
-        var kind = data.charAt(1), body = data.slice(2);
-        if (kind === "0") {
-          attempts = 0;
-          handlers.connect();
-        } else if (kind === "2") {
-          var event = JSON.parse(body.replace(/^\d+/, ""));
-          if (handlers[event[0]]) handlers[event[0]](event[1]);
-        } else if (kind === "1" || kind === "4") {
-          ws.close();
-        }
-      }
-    }
-
-    function connect() {
-      var timing = { timeout: 45000 };
-      try {
-        ws = new WebSocket(wsUrl);
-      } catch (e) {
-        scheduleReconnect();
-        return;
-      }
-      ws.onmessage = function (message) {
-        if (typeof message.data === "string") onPacket(message.data, timing);
-      };
-      ws.onclose = function () {
-        clearTimeout(heartbeat);
-        ws = null;
-        handlers.disconnect();
-        scheduleReconnect();
-      };
-    }
-
-    function scheduleReconnect() {
-      clearTimeout(retry);
-      var delay = Math.min(10000, 1000 * Math.pow(2, attempts)) + Math.random() * 500;
-      attempts += 1;
-      retry = setTimeout(connect, delay);
-    }
-
-    window.addEventListener("online", function () {
-      if (!ws) { attempts = 0; clearTimeout(retry); connect(); }
-    });
-
-    connect();
-    return {
-      emit: function (name, data) {
-        if (!ws || ws.readyState !== 1) return false;
-        ws.send("42" + JSON.stringify([name, data]));
-        return true;
-      }
+  /** Adds a <script> for `src`; done(true) once it has run, done(false) if it could not be loaded. */
+  function loadScript(src, done) {
+    var tag = document.createElement("script");
+    tag.src = src;
+    tag.async = false;  // scripts added together run in the order they were added
+    tag.onload = function () { done(true); };
+    tag.onerror = function () {
+      if (tag.parentNode) tag.parentNode.removeChild(tag);
+      done(false);
     };
+    (document.head || document.documentElement).appendChild(tag);
   }
 
-  // -- the widget's DOM ---------------------------------------------------------------------------
-  var root = el("aside", "fg-root");
-  root.setAttribute("aria-label", TEXT.region);
-  root.hidden = true;  // until widget.css has loaded (or failed to)
-  root.style.setProperty("--fg-accent", config.color);
-  root.style.setProperty("--fg-on-accent", contrast(config.color, "#ffffff") >= contrast(config.color, "#000000") ? "#ffffff" : "#000000");
-  root.style.setProperty("--fg-link", contrast(config.color, "#ffffff") >= 4.5 ? config.color : "#1d1d1b");
-
-  var launcher = el("button", "fg-launcher");
-  launcher.type = "button";
-  launcher.id = "fg-launcher";
-  launcher.setAttribute("aria-expanded", "false");
-  launcher.setAttribute("aria-controls", "fg-panel");
-  launcher.appendChild(chatIcon());
-  launcher.appendChild(el("span", null, TEXT.launcher));
-
-  var panel = el("div", "fg-panel");
-  panel.id = "fg-panel";
-  panel.hidden = true;
-  panel.setAttribute("role", "region");
-  panel.setAttribute("aria-labelledby", "fg-title");
-
-  var header = el("div", "fg-header");
-  var titles = el("div", "fg-titles");
-  var heading = el("h2", "fg-title", config.title);
-  heading.id = "fg-title";
-  titles.appendChild(heading);
-  titles.appendChild(el("p", "fg-subtitle", config.municipality));
-  var closeButton = el("button", "fg-header-button", TEXT.close);
-  closeButton.type = "button";
-  closeButton.setAttribute("aria-label", TEXT.closeLabel);
-  header.appendChild(titles);
-  header.appendChild(closeButton);
-
-  // The privacy notice: in full until the first message, then one line with its disclosure (which repeats
-  // the warning) and the button that deletes the conversation, away from "Luk".
-  var privacy = el("div", "fg-privacy");
-  privacy.appendChild(el("p", "fg-privacy-short", TEXT.privacyShort));
-  var privacyBar = el("div", "fg-privacy-bar");
-  var details = el("details");
-  details.appendChild(el("summary", null, TEXT.privacySummary));
-  details.appendChild(el("p", "fg-privacy-repeat", TEXT.privacyShort));
-  details.appendChild(el("p", null, TEXT.privacyLong
-    .replace("{municipality}", config.municipality).replace("{retention}", config.retention)));
-  var resetButton = el("button", "fg-reset", TEXT.reset);
-  resetButton.type = "button";
-  privacyBar.appendChild(details);
-  privacyBar.appendChild(resetButton);
-  privacy.appendChild(privacyBar);
-  var confirmBox = el("div", "fg-confirm");
-  confirmBox.setAttribute("role", "group");
-  confirmBox.setAttribute("aria-labelledby", "fg-confirm-text");
-  confirmBox.hidden = true;
-  var confirmText = el("p", null, TEXT.confirmReset);
-  confirmText.id = "fg-confirm-text";
-  var confirmYes = el("button", "fg-confirm-yes", TEXT.confirmYes);
-  confirmYes.type = "button";
-  var confirmNo = el("button", "fg-confirm-no", TEXT.confirmNo);
-  confirmNo.type = "button";
-  confirmBox.appendChild(confirmText);
-  confirmBox.appendChild(confirmYes);
-  confirmBox.appendChild(confirmNo);
-  privacy.appendChild(confirmBox);
-
-  var log = el("div", "fg-log");
-  log.setAttribute("role", "log");
-  log.setAttribute("aria-live", "polite");
-  log.setAttribute("aria-relevant", "additions");
-  log.setAttribute("aria-label", TEXT.log);
-  log.tabIndex = 0;
-
-  var typing = el("p", "fg-typing");
-  typing.setAttribute("role", "status");
-  var status = el("p", "fg-status");
-  status.setAttribute("role", "status");
-
-  var form = el("form", "fg-form");
-  var label = el("label", "fg-sr-only", TEXT.inputLabel);
-  label.htmlFor = "fg-input";
-  var input = el("input", "fg-input");
-  input.id = "fg-input";
-  input.type = "text";
-  input.autocomplete = "off";
-  input.maxLength = 2000;
-  input.placeholder = TEXT.placeholder;
-  var sendButton = el("button", "fg-send", TEXT.send);
-  sendButton.type = "submit";
-  form.appendChild(label);
-  form.appendChild(input);
-  form.appendChild(sendButton);
-
-  panel.appendChild(header);
-  panel.appendChild(privacy);
-  panel.appendChild(log);
-  panel.appendChild(typing);
-  panel.appendChild(status);
-  panel.appendChild(form);
-  root.appendChild(panel);
-  root.appendChild(launcher);
-
-  // -- rendering (the same for live messages and for the history after a reload) ----------------
-  var turn = newTurn();
-  var follow = true;  // bring the newest answer into view; false once the reader scrolls while waiting
-
-  function newTurn() {
-    return { first: null, message: null, bubbles: [], linkButtons: [] };
-  }
-
-  function scrollToEnd() {
-    log.scrollTop = log.scrollHeight;
-  }
-
-  /** The first line of the newest answer at the top of the visible log (a long answer starts in view). */
-  function showAnswerStart() {
-    if (!turn.first) return scrollToEnd();
-    var offset = turn.first.getBoundingClientRect().top - log.getBoundingClientRect().top;
-    log.scrollTop += offset - 8;
-  }
-
-  /** Quick replies of earlier turns stay visible as history but are done with; their links leave the tab
-   * order, so that the controls a keyboard meets do not grow with the conversation. */
-  function retireEarlierTurns() {
-    Array.prototype.forEach.call(log.querySelectorAll("button.fg-choice"), function (button) {
-      button.disabled = true;
+  // -- the controller -------------------------------------------------------------------------------
+  function start() {
+    var store = ns.store.open("forlobsguiden:" + config.serverUrl);
+    var TEXT = ns.render.TEXT;
+    var view = ns.render.create({
+      title: config.title,
+      municipality: config.municipality,
+      retention: config.retention,
+      color: config.color,
+      stylesheet: beside("widget.css"),
+      onSend: sendMessage,
+      onOpen: store.setOpen,
+      onDelete: deleteConversation
     });
-    Array.prototype.forEach.call(log.querySelectorAll("a"), function (a) {
-      a.tabIndex = -1;
+
+    var client = ns.client.create({
+      serverUrl: config.serverUrl,
+      socketPath: config.socketPath,
+      sessionId: store.sessionId
+    }, {
+      offline: function () { view.setStatus(TEXT.offline); },
+      session: function (sessionId) {
+        store.setSessionId(sessionId);
+        clearConnectionStatus();
+      },
+      message: function (message) {
+        view.showAnswer(message);
+        store.remember({ from: "bot", message: message });
+      },
+      forgotten: conversationForgotten
     });
-    Array.prototype.forEach.call(log.querySelectorAll("summary"), function (summary) {
-      summary.tabIndex = -1;
-    });
-  }
 
-  function addMessage(from, text) {
-    var message = el("div", "fg-msg fg-msg--" + from);
-    message.appendChild(srOnly(from === "user" ? TEXT.you : TEXT.bot));
-    var bubble = el("p", "fg-bubble");
-    bubble.appendChild(from === "bot" ? linkified(text) : document.createTextNode(text));
-    message.appendChild(bubble);
-    log.appendChild(message);
-    return message;
-  }
+    /** Connected: "Forbinder …" or the offline line goes; a status that answers the person's own action
+     * ("Slet samtalen") stays until their next message. */
+    function clearConnectionStatus() {
+      var shown = view.status();
+      if (shown !== TEXT.restarted && shown !== TEXT.resetFailed) view.setStatus("");
+    }
 
-  function renderUser(text) {
-    retireEarlierTurns();
-    turn = newTurn();
-    addMessage("user", text);
-    privacy.classList.add("fg-privacy--compact");
-  }
+    function sendMessage(text, shown) {
+      text = String(text || "").trim();
+      if (!text) return;
+      var visible = shown || text;
+      view.showSent(visible);
+      store.remember({ from: "user", text: visible });
+      if (view.status() === TEXT.restarted || view.status() === TEXT.resetFailed) view.setStatus("");
+      client.send(text);  // now, or once connected (the outbox)
+    }
 
-  function renderChoices(message, replies) {
-    var group = el("div", "fg-choices");
-    group.setAttribute("role", "group");
-    group.setAttribute("aria-label", TEXT.choices);
-    replies.forEach(function (reply) {
-      var title = String(reply.title || reply.payload || "");
-      if (reply.type === "web_url") {
-        var href = safeUrl(reply.url);
-        if (!href) return;
-        var a = link(href, title);
-        a.className = "fg-choice fg-choice--link";
-        turn.linkButtons.push(a);
-        group.appendChild(a);
-        return;
+    /** Deletes the conversation on the server (as `python -m bot privacy forget` does: its events and its
+     * checklist links), then here, and says so; if the server cannot, nothing is deleted and it says that. */
+    function deleteConversation() {
+      if (!client.forget(store.sessionId())) {
+        view.setStatus(TEXT.resetFailed);
+        view.focusInput();
       }
-      var payload = String(reply.payload || title);
-      var label = TEXT.feedback[payload];
-      var button = el("button", "fg-choice", label ? null : title);
-      if (label) {
-        button.classList.add("fg-choice--feedback");
-        button.appendChild(thumbIcon(payload === "/feedback_negative"));
-        button.appendChild(el("span", null, label));
+    }
+
+    function conversationForgotten(deleted) {
+      if (deleted) {
+        store.clear();
+        view.showHistory([]);
+        view.setTyping(false);
       }
-      button.type = "button";
-      button.addEventListener("click", function (event) {
-        sendMessage(payload, label || title);
-        focusAfterChoice(event);
+      view.setStatus(deleted ? TEXT.restarted : TEXT.resetFailed);
+      view.focusInput();
+    }
+
+    function connect(io) {
+      try {
+        client.connect(io);
+      } catch (e) {  // a data-server-url that is no URL: said in the chat, never thrown at the page
+        view.setStatus(TEXT.offline);
+      }
+    }
+
+    /** socket.io-client, unless the page has it already; while it cannot be loaded (the web app is down),
+     * the chat says it is offline and tries again, as it does for a lost connection. */
+    function loadSocketIo(attempt) {
+      if (typeof window.io === "function") return connect(window.io);
+      loadScript(beside(SOCKET_IO), function (loaded) {
+        if (loaded && typeof window.io === "function") return connect(window.io);
+        view.setStatus(TEXT.offline);
+        // loaded without setting window.io (a page with an AMD loader, define.amd, takes the bundle's UMD
+        // export): loading it again would not help
+        if (loaded) return;
+        setTimeout(function () { loadSocketIo(attempt + 1); }, Math.min(10000, 1000 * Math.pow(2, attempt)));
       });
-      group.appendChild(button);
-    });
-    if (group.childNodes.length) message.appendChild(group);
-  }
-
-  /** The payload's ready-made source line (docs/reply-contract.md): the paragraph of the reply that says
-   * the same in plain text becomes the linked line; without one, the line is added to the reply. */
-  function renderSourceLine(parts) {
-    var plain = parts.map(function (part) { return String(part && part.text || ""); }).join("");
-    var line = null;
-    turn.bubbles.forEach(function (bubble) {
-      if (bubble && bubble.textContent.trim() === plain.trim()) line = bubble;
-    });
-    if (!line && !turn.message) return;
-    if (line) line.textContent = "";
-    else line = turn.message.appendChild(el("p", "fg-bubble"));
-    line.classList.add("fg-source");
-    parts.forEach(function (part) {
-      var text = String(part && part.text || "");
-      var href = part && part.url && safeUrl(part.url);
-      line.appendChild(href ? link(href, text) : document.createTextNode(text));
-    });
-  }
-
-  function renderOrganisations(organisations, kind) {
-    var box = el("details", "fg-orgs");
-    box.open = kind === "organisations";
-    box.appendChild(el("summary", null, TEXT.organisations + " (" + organisations.length + ")"));
-    var list = el("ul");
-    organisations.forEach(function (org) {
-      var item = el("li", "fg-org");
-      item.appendChild(el("span", "fg-org-name", org.name || org.id));
-      var href = org.url && safeUrl(org.url);
-      if (href) {
-        var a = link(href, TEXT.website);
-        a.insertBefore(srOnly(" " + (org.name || "")), a.lastChild);
-        item.appendChild(a);
-        turn.linkButtons.forEach(function (button) {  // the card replaces the reply's link button
-          var group = button.parentNode;
-          if (button.href !== href || !group) return;
-          group.removeChild(button);
-          if (!group.childNodes.length) group.parentNode.removeChild(group);
-        });
-      }
-      var phone = String(org.phone || "");
-      if (phone.replace(/[^\d]/g, "").length >= 8) {
-        var tel = el("a", "fg-link", TEXT.call + phone);
-        tel.href = "tel:" + phone.replace(/[^\d+]/g, "");
-        item.appendChild(tel);
-      }
-      list.appendChild(item);
-    });
-    box.appendChild(list);
-    if (turn.message) turn.message.appendChild(box);
-  }
-
-  function renderBot(message) {
-    if (!message || typeof message !== "object") return;
-    if (typeof message.text === "string" && message.text.trim()) {
-      var node = addMessage("bot", message.text);
-      turn.message = node;
-      if (!turn.first) turn.first = node;
-      turn.bubbles.push(node.querySelector(".fg-bubble"));
-      if (Array.isArray(message.quick_replies) && message.quick_replies.length) {
-        renderChoices(node, message.quick_replies);
-      }
     }
-    var custom = message.custom;
-    if (custom && typeof custom === "object") {
-      if (Array.isArray(custom.source_line) && custom.source_line.length) renderSourceLine(custom.source_line);
-      if (Array.isArray(custom.organisations) && custom.organisations.length) {
-        renderOrganisations(custom.organisations, custom.kind);
-      }
-    }
-  }
 
-  function renderIntro() {
-    addMessage("bot", TEXT.intro).classList.add("fg-msg--intro");
-  }
-
-  function renderHistory() {
-    log.textContent = "";
-    turn = newTurn();
-    privacy.classList.remove("fg-privacy--compact");
-    renderIntro();
-    state.history.forEach(function (entry) {
-      if (entry.from === "user") renderUser(String(entry.text));
-      else renderBot(entry.message);
-    });
-    showAnswerStart();
-  }
-
-  // After a quick reply, the keyboard (or mouse) goes on from the input; on a touch screen the log takes
-  // focus instead, so that the on-screen keyboard does not cover the answer that is arriving.
-  var lastPointer = "";
-  function focusAfterChoice(event) {
-    if (event && event.detail > 0 && lastPointer === "touch") log.focus({ preventScroll: true });
-    else input.focus({ preventScroll: true });
-  }
-
-  // -- conversation -------------------------------------------------------------------------------
-  var socket = null, ready = false, outbox = [], typingTimer = null;
-
-  function setTyping(on) {
-    clearTimeout(typingTimer);
-    typing.textContent = on ? TEXT.typing : "";
-    typing.classList.toggle("fg-typing--on", on);
-    if (on) typingTimer = setTimeout(function () { setTyping(false); }, 30000);
-  }
-
-  function setStatus(text) {
-    status.textContent = text;
-  }
-
-  function emitMessage(text) {
-    return socket.emit("user_uttered", { message: text, session_id: state.sessionId });
-  }
-
-  function sendMessage(text, shown) {
-    text = String(text || "").trim();
-    if (!text) return;
-    var visible = shown || text;
-    renderUser(visible);
-    remember({ from: "user", text: visible });
-    if (status.textContent === TEXT.restarted || status.textContent === TEXT.resetFailed) setStatus("");
-    follow = true;
-    scrollToEnd();
-    setTyping(true);
-    if (!(ready && emitMessage(text))) outbox.push(text);
-  }
-
-  function requestSession() {
-    ready = false;
-    socket.emit("session_request", { session_id: state.sessionId || null });
-  }
-
-  function askToReset() {
-    confirmBox.hidden = false;
-    confirmNo.focus();
-  }
-
-  function closeConfirmation(focus) {
-    confirmBox.hidden = true;
-    if (focus) focus.focus();
-  }
-
-  /** Deletes the conversation on the server (as `python -m bot privacy forget` does: its events and its
-   * checklist links), then here, and says so; if the server cannot, nothing is deleted and it says that. */
-  function deleteConversation() {
-    closeConfirmation(null);
-    var pending = state.sessionId;
-    if (!(ready && pending && socket.emit("forget_session", { session_id: pending }))) {
-      setStatus(TEXT.resetFailed);
-      input.focus();
-      return;
-    }
-    ready = false;  // until the server has answered and a new session is confirmed
-  }
-
-  function conversationDeleted(result) {
-    if (!result || result.deleted !== true) {
-      ready = true;
-      setStatus(TEXT.resetFailed);
-      input.focus();
-      return;
-    }
-    outbox = [];
-    state = { history: [], open: state.open };
-    save(state);
-    renderHistory();
-    setTyping(false);
-    setStatus(TEXT.restarted);
-    requestSession();  // a new conversation gets a new session id
-    input.focus();
-  }
-
-  function connectSocket() {
+    ns.widget = { store: store, view: view, client: client };
+    view.mount();
+    view.showHistory(store.history());
+    view.setOpen(store.isOpen(), false);
     if (!config.serverUrl) {
-      setStatus(TEXT.noServer);
+      view.setStatus(TEXT.noServer);
       return;
     }
-    setStatus(TEXT.connecting);
-    socket = SocketClient(config.serverUrl, config.socketPath, {
-      connect: requestSession,
-      disconnect: function () {
-        ready = false;
-        setStatus(TEXT.offline);
-      },
-      session_confirm: function (sessionId) {
-        if (typeof sessionId !== "string" || !sessionId) return;
-        state.sessionId = sessionId;
-        save(state);
-        ready = true;
-        if (status.textContent !== TEXT.restarted && status.textContent !== TEXT.resetFailed) setStatus("");
-        while (outbox.length && emitMessage(outbox[0])) outbox.shift();
-      },
-      bot_uttered: function (message) {
-        setTyping(false);
-        renderBot(message);
-        remember({ from: "bot", message: message });
-        if (follow) showAnswerStart();
-      },
-      session_forgotten: conversationDeleted
+    view.setStatus(TEXT.connecting);
+    loadSocketIo(0);
+  }
+
+  // -- load the parts, in order, then start ---------------------------------------------------------
+  var waiting = MODULES.length, failed = false;
+  MODULES.forEach(function (name) {
+    loadScript(beside(name), function (loaded) {
+      failed = failed || !loaded;
+      waiting -= 1;
+      // without its parts the widget cannot show anything, not even a status line: it stays away
+      if (waiting === 0 && !failed && ns.store && ns.render && ns.client) start();
     });
-  }
-
-  // -- open / close -------------------------------------------------------------------------------
-  function setOpen(open, focus) {
-    panel.hidden = !open;
-    launcher.setAttribute("aria-expanded", String(open));
-    root.classList.toggle("fg-root--open", open);
-    state.open = open;
-    save(state);
-    if (open) {
-      showAnswerStart();
-      if (focus) input.focus();
-    } else if (focus) {
-      launcher.focus();
-    }
-  }
-
-  launcher.addEventListener("click", function () { setOpen(panel.hidden, true); });
-  closeButton.addEventListener("click", function () { setOpen(false, true); });
-  resetButton.addEventListener("click", askToReset);
-  confirmYes.addEventListener("click", deleteConversation);
-  confirmNo.addEventListener("click", function () { closeConfirmation(resetButton); });
-  panel.addEventListener("keydown", function (event) {
-    if (event.key !== "Escape") return;
-    if (!confirmBox.hidden) closeConfirmation(resetButton);
-    else setOpen(false, true);
   });
-  panel.addEventListener("pointerdown", function (event) { lastPointer = event.pointerType || ""; }, true);
-  // a reader who scrolls while an answer is on its way is not yanked back to it
-  ["wheel", "touchmove"].forEach(function (name) {
-    log.addEventListener(name, function () { follow = false; }, { passive: true });
-  });
-  log.addEventListener("keydown", function (event) {
-    if (/^(Arrow|Page|Home|End)/.test(event.key)) follow = false;
-  });
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    var text = input.value;
-    input.value = "";
-    sendMessage(text);
-    input.focus({ preventScroll: true });
-  });
-
-  // -- start --------------------------------------------------------------------------------------
-  var stylesheet = document.createElement("link");
-  stylesheet.rel = "stylesheet";
-  stylesheet.href = new URL("widget.css", script.src).href;
-  stylesheet.onload = stylesheet.onerror = function () { root.hidden = false; };
-  document.head.appendChild(stylesheet);
-  document.body.appendChild(root);
-  renderHistory();
-  setOpen(Boolean(state.open), false);
-  connectSocket();
 })();
