@@ -19,105 +19,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import resource
 import time
 from pathlib import Path
 
-import yaml
-
-from core.redaction import TOKEN, default_lexicon, personal_spans, redact
+from core.redaction import default_lexicon, redact
+from evaluation.redaction import TARGET_CAUGHT, TARGET_WRONG, evaluate, load_any, load_dev, load_frozen
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV = ROOT / "tests" / "data" / "redaction_dev.yml"
-FROZEN = ROOT / "tests" / "data" / "redaction.yml"
 RESULTS = ROOT / "benchmarks" / "results" / "redaction.md"
-MARK = re.compile(r"\[\[(.+?)\]\]|\{\{(.+?)\}\}")
-TARGET_CAUGHT, TARGET_WRONG = 0.95, 0.01
-
-
-def parse_marked(line: str) -> tuple[str, list[tuple[int, int, str]]]:
-    """'han hedder [[Mads]]' → ('han hedder Mads', [(11, 15, 'name')])."""
-    text, spans, position = "", [], 0
-    for match in MARK.finditer(line):
-        text += line[position : match.start()]
-        inner = match.group(1) or match.group(2)
-        spans.append((len(text), len(text) + len(inner), "name" if match.group(1) else "address"))
-        text += inner
-        position = match.end()
-    return text + line[position:], spans
-
-
-def load_dev(path: Path = DEV) -> list[tuple[str, list]]:
-    return [parse_marked(line) for line in yaml.safe_load(path.read_text(encoding="utf-8"))["sentences"]]
-
-
-def load_frozen(path: Path = FROZEN) -> list[tuple[str, list]]:
-    """The frozen set's format (see its header): sentences: [{text, spans: [{text, kind}]}]; a span's text is
-    found verbatim in the message (every occurrence counts)."""
-    cases = []
-    for item in yaml.safe_load(path.read_text(encoding="utf-8"))["sentences"]:
-        text, spans = item["text"], []
-        for span in item.get("spans") or []:
-            for match in re.finditer(re.escape(span["text"]), text):
-                spans.append((match.start(), match.end(), span["kind"]))
-        cases.append((text, spans))
-    return cases
-
-
-def load_any(path: Path) -> list[tuple[str, list]]:
-    """A set in either format: the frozen one (items with `text`) or the dev one (marked strings)."""
-    items = yaml.safe_load(path.read_text(encoding="utf-8"))["sentences"]
-    return load_frozen(path) if items and isinstance(items[0], dict) else load_dev(path)
-
-
-def evaluate(cases: list[tuple[str, list]]) -> dict:
-    spans_total = spans_caught = 0
-    by_kind: dict[str, list[int]] = {}
-    words_outside = words_removed = 0
-    clean_total = clean_changed = 0
-    misses, wrong = [], []
-    for text, spans in cases:
-        removed = personal_spans(text)
-        covered = set()
-        for start, end, _ in removed:
-            covered.update(range(start, end))
-        for start, end, kind in spans:
-            whole = all(i in covered for i in range(start, end) if not text[i].isspace())
-            spans_total += 1
-            spans_caught += whole
-            by_kind.setdefault(kind, [0, 0])
-            by_kind[kind][0] += whole
-            by_kind[kind][1] += 1
-            if not whole:
-                misses.append((text, text[start:end], kind))
-        annotated = set()
-        for start, end, _ in spans:
-            annotated.update(range(start, end))
-        for match in TOKEN.finditer(text):
-            if any(i in annotated for i in range(*match.span())):
-                continue
-            words_outside += 1
-            if any(i in covered for i in range(*match.span())):
-                words_removed += 1
-                wrong.append((text, match.group(0)))
-        if not spans:
-            clean_total += 1
-            clean_changed += redact(text)[0] != text
-    return {
-        "messages": len(cases),
-        "spans": spans_total,
-        "caught": spans_caught / max(spans_total, 1),
-        "by_kind": {k: (c, n) for k, (c, n) in sorted(by_kind.items())},
-        "words": words_outside,
-        "wrong_words": words_removed / max(words_outside, 1),
-        "wrong_count": words_removed,
-        "clean": clean_total,
-        "clean_changed": clean_changed / max(clean_total, 1),
-        "clean_changed_count": clean_changed,
-        "misses": misses,
-        "wrong": wrong,
-    }
 
 
 def speed(texts: list[str], rounds: int) -> float:

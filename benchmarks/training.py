@@ -7,7 +7,6 @@ Run: `python -m benchmarks.training [--runs N]` on an otherwise quiet machine (t
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import subprocess
 import tempfile
@@ -15,29 +14,7 @@ import time
 
 from bot.ops.training import rasa_train_command, write_question_examples
 from core.config import ROOT, load_settings, rasa_environment
-
-COMPONENT = re.compile(r"(Starting to train|Finished training) component '([^']+)'")
-EPOCHS = re.compile(r"Epochs: 100%\|[^|]*\| (\d+)/\d+ \[(\d+):(\d+)<")
-
-
-def phases(stamped_lines) -> dict:
-    """From (seconds since start, log line) pairs:
-    the seconds each component trained and DIET's seconds per epoch."""
-    began, components, epoch_line = {}, {}, None
-    for now, line in stamped_lines:
-        for chunk in line.split("\r"):  # tqdm rewrites its progress line with carriage returns
-            match = COMPONENT.search(chunk)
-            if match and match.group(1).startswith("Starting"):
-                began[match.group(2)] = now
-            elif match:
-                name = match.group(2)
-                components[name] = components.get(name, 0.0) + now - began.pop(name, now)
-            epoch_line = EPOCHS.search(chunk) or epoch_line
-    result = {"components": components}
-    if epoch_line:
-        epochs, minutes, seconds = (int(group) for group in epoch_line.groups())
-        result["epoch"] = (60 * minutes + seconds) / epochs
-    return result
+from evaluation.training import phases
 
 
 def timed_training() -> dict:

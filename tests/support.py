@@ -15,8 +15,8 @@ import urllib.request
 
 from sqlalchemy import create_engine, text
 
-from benchmarks.nlu import examples
 from core.config import ROOT
+from evaluation.nlu import examples
 from knowledge_base import load_content
 from tests.conftest import CONTENT
 

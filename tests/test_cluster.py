@@ -27,12 +27,18 @@ import urllib.request
 
 import pytest
 
-from benchmarks.load import closed_loop, conversation_turns, replica_switches, summarise, verify_tracker
-from benchmarks.nlu import DATA, examples
-from benchmarks.services import PrivateRedis
 from bot.ops.cluster import ensure_database, nginx_binary, start_cluster
 from bot.server.availability import UNAVAILABLE_TEXT
 from core.config import cluster_settings, load_settings
+from evaluation.load_client import (
+    closed_loop,
+    conversation_turns,
+    replica_switches,
+    summarise,
+    verify_tracker,
+)
+from evaluation.nlu import DATA, examples
+from evaluation.services import PrivateRedis
 from tests.conftest import POSTGRES_URL, free_port, postgres_available, require_service
 
 pytestmark = [pytest.mark.rasa, pytest.mark.services]

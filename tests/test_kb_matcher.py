@@ -3,7 +3,7 @@ first 18 topics), its normalisation of how people spell, and bad input."""
 
 import pytest
 
-from benchmarks.matcher import evaluate, load_questions
+from evaluation.matcher import evaluate, load_questions
 
 
 def test_question_set_is_large_and_covers_the_first_eighteen_topics(kb):

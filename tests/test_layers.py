@@ -124,3 +124,28 @@ def test_test_modules_share_helpers_only_through_conftest_and_support():
                 if name.startswith("tests.") and name not in ("tests.conftest", "tests.support")
             ]
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize(
+    "folder, forbidden",
+    [("tests", ("benchmarks",)), ("evaluation", ("benchmarks", "tests"))],
+)
+def test_tests_and_evaluation_do_not_lean_on_the_benchmark_scripts(folder, forbidden):
+    """Shared scoring and load-driving code lives in evaluation/; benchmarks/ only prints figures."""
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted((ROOT / folder).glob("*.py"))
+        for line, name in imports_of(path)
+        if name.split(".")[0] in forbidden
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def imports_of(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+    return found

@@ -8,8 +8,8 @@ import urllib.request
 import pytest
 import yaml
 
-from benchmarks.nlu import examples, holdout_cases, independent_cases, normalised_entities, run_cases, score
 from core.config import ROOT
+from evaluation.nlu import examples, holdout_cases, independent_cases, normalised_entities, run_cases, score
 from knowledge_base import load_content
 from tests.conftest import API_TOKEN, CONTENT
 from tests.support import trained_texts

@@ -364,7 +364,7 @@ def test_without_the_name_list_names_after_a_cue_and_addresses_are_still_removed
 )
 def test_frozen_evaluation_sets_do_not_get_worse(lexicon, name, floor):
     """Names and addresses removed whole at least as often as measured, ≤ 1 % of the other words removed."""
-    from benchmarks.redaction import TARGET_WRONG, evaluate, load_frozen
+    from evaluation.redaction import TARGET_WRONG, evaluate, load_frozen
 
     result = evaluate(load_frozen(Path(__file__).parent / "data" / name))
     assert result["caught"] >= floor and result["wrong_words"] <= TARGET_WRONG, (

@@ -1,8 +1,8 @@
 """The training benchmark's reading of Rasa's log, on lines as `rasa train` prints them."""
 
-from benchmarks.training import phases
 from bot.ops.training import MODEL_NAME, rasa_train_command, write_question_examples
 from core.config import load_settings
+from evaluation.training import phases
 
 HOOKS = "2026-12-02 05:18:{} INFO     rasa.engine.training.hooks  - {} component '{}'."
 TQDM = (
