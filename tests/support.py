@@ -114,3 +114,22 @@ def trained_texts() -> set[str]:
     texts |= set(content.referral.get("asks") or [])
     texts |= {t for messages in content.role_examples.values() for t in messages or []}
     return {" ".join(t.lower().split()) for t in texts}
+
+
+# -- Debian's Chromium on the command line (printing and screenshots) -------------------------------------
+def headless_chromium(chromium: str, profile) -> list[str]:
+    """The start of a headless Chromium command: no network of its own, no first-run work, its log on
+    stderr, a throw-away profile."""
+    return [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--enable-logging=stderr",
+        "--v=0",
+        f"--user-data-dir={profile}",
+    ]

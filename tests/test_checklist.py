@@ -26,6 +26,7 @@ from core.config import ROOT, load_settings
 from core.conversation import read_conversation
 from core.events_table import forget, parse_duration, purge, stored_events
 from tests.conftest import free_port, require_service
+from tests.support import headless_chromium
 
 TOKEN_URL = re.compile(r"^(?P<base>.+)/huskeliste/(?P<token>[A-Za-z0-9_-]{32})$")
 PARENT_TOPICS = ["overgang-til-voksenlivet", "1.7"]
@@ -374,19 +375,7 @@ async def test_the_page_prints_to_one_a4_page_in_headless_chromium(kb, tracker_u
     artefacts.mkdir(exist_ok=True)
     replies = await family_conversation(kb, tracker_url, "familie-pdf")
     agenda = await family_conversation(kb, tracker_url, "sagsbehandler-pdf", role="fagperson")
-    base = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--enable-logging=stderr",
-        "--v=0",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
+    base = headless_chromium(chromium, tmp_path / "profile")
 
     async def chromium_run(*args):
         process = await asyncio.create_subprocess_exec(

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 from bot.ops.report import collect, render
 from core.config import ROOT
 from tests.conftest import require_service
-from tests.support import cli
+from tests.support import cli, headless_chromium
 
 DAY = 86_400
 
@@ -128,17 +128,7 @@ def test_report_opens_in_headless_chromium(tracker_url, tmp_path):
     shot = artefacts / "report.png"
     result = subprocess.run(
         [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--enable-logging=stderr",
-            "--v=0",
+            *headless_chromium(chromium, tmp_path / "profile"),
             f"--screenshot={shot}",
             "--window-size=1000,1600",
             page.as_uri(),
