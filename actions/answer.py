@@ -220,27 +220,15 @@ def answer_events(
     """Utter the answer (a question entry, or the topic's overview) and the feedback question; remember the
     topic, reset the miss counter. From the second answer on, the answer offers the meeting checklist."""
     audience = tracker.get_slot(slots.ROLE) or slots.DEFAULT_AUDIENCE
-    region = tracker.get_slot(slots.REGION)
-    offer_checklist = read_conversation(tracker.events).answers >= 1
+    situation = {
+        "life_phase": tracker.get_slot(slots.LIFE_PHASE),
+        "region": tracker.get_slot(slots.REGION),
+        "offer_checklist": read_conversation(tracker.events).answers >= 1,
+    }
     if question_id:
-        message = question_message(
-            kb,
-            question_id,
-            audience,
-            life_phase=tracker.get_slot(slots.LIFE_PHASE),
-            region=region,
-            offer_checklist=offer_checklist,
-        )
+        message = question_message(kb, question_id, audience, **situation)
     else:
-        message = answer_message(
-            kb,
-            topic_id,
-            audience,
-            life_phase=tracker.get_slot(slots.LIFE_PHASE),
-            region=region,
-            intro=intro,
-            offer_checklist=offer_checklist,
-        )
+        message = answer_message(kb, topic_id, audience, intro=intro, **situation)
     dispatcher.utter_message(**message)
     dispatcher.utter_message(**feedback_message())
     return [SlotSet(slots.TOPIC, topic_id), SlotSet(slots.MISSES, 0.0)]

@@ -46,6 +46,16 @@ class Escalation:
             topic_title=_plain(details.get("topic_title")),
         )
 
+    def fields(self) -> list[tuple[str, str]]:
+        """The labelled fields both channels post, in order; the question always (with a placeholder when
+        the caseworker gave none), the others only when there is something to say."""
+        fields = [
+            (bot_text("escalation_post_question"), self.question or bot_text("escalation_post_no_question")),
+            (bot_text("escalation_post_request"), self.request),
+            (bot_text("escalation_post_topic"), self.topic_title),
+        ]
+        return [(label, value) for label, value in fields if value]
+
 
 def _plain(value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():

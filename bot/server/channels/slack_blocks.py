@@ -169,15 +169,7 @@ def escalation_post(escalation, asker: str | None, thread_url: str | None, priva
     not. From a `private` conversation (a direct message, which colleagues cannot open) the post says to write
     to the asker instead of linking."""
     who = asker or bot_text("escalation_post_someone")
-    fields = [
-        (
-            bot_text("escalation_post_question"),
-            escalation.question or bot_text("escalation_post_no_question"),
-        ),
-        (bot_text("escalation_post_request"), escalation.request),
-        (bot_text("escalation_post_topic"), escalation.topic_title),
-    ]
-    details = "\n".join(f"*{label}:* {escape(value)}" for label, value in fields if value)
+    details = "\n".join(f"*{label}:* {escape(value)}" for label, value in escalation.fields())
     title = f"{bot_text('escalation_post_title')} – {bot_text('escalation_post_from', asker=who)}"
     if private:
         footer = [bot_text("escalation_post_private", asker=who)]

@@ -140,14 +140,6 @@ def escalation_card(escalation, asker: str | None, link: str | None, private: bo
     can open) the card says to write to the asker instead. What the caseworker typed is shown as typed: a card
     renders no HTML and cannot notify anyone."""
     who = asker or bot_text("escalation_post_someone")
-    facts = [
-        (
-            bot_text("escalation_post_question"),
-            escalation.question or bot_text("escalation_post_no_question"),
-        ),
-        (bot_text("escalation_post_request"), escalation.request),
-        (bot_text("escalation_post_topic"), escalation.topic_title),
-    ]
     body = [
         {"type": "TextBlock", "text": bot_text("escalation_post_title"), "weight": "Bolder", "wrap": True},
         {
@@ -157,7 +149,10 @@ def escalation_card(escalation, asker: str | None, link: str | None, private: bo
             "spacing": "None",
             "wrap": True,
         },
-        {"type": "FactSet", "facts": [{"title": title, "value": value} for title, value in facts if value]},
+        {
+            "type": "FactSet",
+            "facts": [{"title": title, "value": value} for title, value in escalation.fields()],
+        },
     ]
     if private:
         body.append(

@@ -94,6 +94,13 @@
     return node;
   }
 
+  /** A plain button (type="button", so that no host page's form is ever submitted by it). */
+  function button(className, text) {
+    var node = el("button", className, text);
+    node.type = "button";
+    return node;
+  }
+
   /** A speech bubble drawn as SVG (an emoji would depend on the visitor's fonts). */
   function chatIcon() {
     var svg = document.createElementNS(SVG, "svg");
@@ -184,8 +191,7 @@
       contrast(config.color, "#ffffff") >= contrast(config.color, "#000000") ? "#ffffff" : "#000000");
     root.style.setProperty("--fg-link", contrast(config.color, "#ffffff") >= 4.5 ? config.color : "#1d1d1b");
 
-    var launcher = el("button", "fg-launcher");
-    launcher.type = "button";
+    var launcher = button("fg-launcher");
     launcher.id = "fg-launcher";
     launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-controls", "fg-panel");
@@ -204,8 +210,7 @@
     heading.id = "fg-title";
     titles.appendChild(heading);
     titles.appendChild(el("p", "fg-subtitle", config.municipality));
-    var closeButton = el("button", "fg-header-button", TEXT.close);
-    closeButton.type = "button";
+    var closeButton = button("fg-header-button", TEXT.close);
     closeButton.setAttribute("aria-label", TEXT.closeLabel);
     header.appendChild(titles);
     header.appendChild(closeButton);
@@ -220,8 +225,7 @@
     details.appendChild(el("p", "fg-privacy-repeat", TEXT.privacyShort));
     details.appendChild(el("p", null, TEXT.privacyLong
       .replace("{municipality}", config.municipality).replace("{retention}", config.retention)));
-    var resetButton = el("button", "fg-reset", TEXT.reset);
-    resetButton.type = "button";
+    var resetButton = button("fg-reset", TEXT.reset);
     privacyBar.appendChild(details);
     privacyBar.appendChild(resetButton);
     privacy.appendChild(privacyBar);
@@ -231,10 +235,8 @@
     confirmBox.hidden = true;
     var confirmText = el("p", null, TEXT.confirmReset);
     confirmText.id = "fg-confirm-text";
-    var confirmYes = el("button", "fg-confirm-yes", TEXT.confirmYes);
-    confirmYes.type = "button";
-    var confirmNo = el("button", "fg-confirm-no", TEXT.confirmNo);
-    confirmNo.type = "button";
+    var confirmYes = button("fg-confirm-yes", TEXT.confirmYes);
+    var confirmNo = button("fg-confirm-no", TEXT.confirmNo);
     confirmBox.appendChild(confirmText);
     confirmBox.appendChild(confirmYes);
     confirmBox.appendChild(confirmNo);
@@ -299,8 +301,8 @@
     /** Quick replies of earlier turns stay visible as history but are done with; their links leave the tab
      * order, so that the controls a keyboard meets do not grow with the conversation. */
     function retireEarlierTurns() {
-      Array.prototype.forEach.call(log.querySelectorAll("button.fg-choice"), function (button) {
-        button.disabled = true;
+      Array.prototype.forEach.call(log.querySelectorAll("button.fg-choice"), function (choice) {
+        choice.disabled = true;
       });
       Array.prototype.forEach.call(log.querySelectorAll("a"), function (a) {
         a.tabIndex = -1;
@@ -344,18 +346,17 @@
         }
         var payload = String(reply.payload || title);
         var feedback = TEXT.feedback[payload];
-        var button = el("button", "fg-choice", feedback ? null : title);
+        var choice = button("fg-choice", feedback ? null : title);
         if (feedback) {
-          button.classList.add("fg-choice--feedback");
-          button.appendChild(thumbIcon(payload === "/feedback_negative"));
-          button.appendChild(el("span", null, feedback));
+          choice.classList.add("fg-choice--feedback");
+          choice.appendChild(thumbIcon(payload === "/feedback_negative"));
+          choice.appendChild(el("span", null, feedback));
         }
-        button.type = "button";
-        button.addEventListener("click", function (event) {
+        choice.addEventListener("click", function (event) {
           onSend(payload, feedback || title);
           focusAfterChoice(event);
         });
-        group.appendChild(button);
+        group.appendChild(choice);
       });
       if (group.childNodes.length) message.appendChild(group);
     }
@@ -393,10 +394,10 @@
           var a = link(href, TEXT.website);
           a.insertBefore(srOnly(" " + (org.name || "")), a.lastChild);
           item.appendChild(a);
-          turn.linkButtons.forEach(function (button) {  // the card replaces the reply's link button
-            var group = button.parentNode;
-            if (button.href !== href || !group) return;
-            group.removeChild(button);
+          turn.linkButtons.forEach(function (linkButton) {  // the card replaces the reply's link button
+            var group = linkButton.parentNode;
+            if (linkButton.href !== href || !group) return;
+            group.removeChild(linkButton);
             if (!group.childNodes.length) group.parentNode.removeChild(group);
           });
         }
