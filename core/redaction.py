@@ -111,8 +111,8 @@ _LOWER_SUFFIX = (
     r"(?:gade|gaden|vej|vejen|allé|alle|stræde|strædet|vænge|vænget|plads|boulevard|toften|vangen)"
 )
 _PREFIX = (
-    r"(?:(?i:Gammel|Gl\.|Ny|Nye|Store|St\.|Lille|Nørre|Søndre|Vester|Øster|Sankt|Skt\.|Lange|Korte|Nedre|"
-    r"Øvre)\s+)?"
+    r"(?:(?i:Gammel|Gamle|Gl\.|Ny|Nye|Store|St\.|Lille|Nørre|Nordre|Søndre|Sønder|Vester|Vestre|Øster|Østre|"
+    r"Sankt|Skt\.|Lange|Korte|Nedre|Øvre)\s+)?"
 )  # in any case: "gl. kongevej 12"
 # "4B", "4 B", "4b"; not "12 i Aalborg", "3,5", "10 km", "20 minutter"
 _NUMBER = (
@@ -122,7 +122,8 @@ _NUMBER = (
 )
 _FLOOR = (
     r"(?:\s*,?\s*(?:(?:st|stuen|kl|kld|\d{1,2})(?:\.\s*|\s+)(?:sal\b\.?\s*)?(?:tv|th|mf)\b\.?"
-    r"|\d{1,2}\.\s*sal\b|st\.|stuen\b|kld\.))?"
+    r"|\d{1,2}\.\s*sal\b|st\b\.?|stuen\b|kld\.)"
+    r"|\s*,\s*\d{1,2}\.(?!\d))?"  # a floor without a side only after a comma: "Algade 3A, 1., 4000 Roskilde"
 )
 # the postcode and town after a street, in any case ("6700 esbjerg"), with a postal district ("5000 Odense M",
 # "2400 København NV")
@@ -134,10 +135,12 @@ _NAMED_STREET = (
     rf"(?:[{_UPPER}][{_LETTER}.'-]*\s+){{1,3}}(?:Vej|Gade|Allé|Alle|Plads|Boulevard|Stræde|Torv|"
     rf"Vænge|Park|Bakke|Gyde|Have)"
 )
-# … in lower case too, after "skt."/"sankt"/"gl." ("skt. annæ gade 9") or a genitive ("jens baggesens vej 22",
-# "niels bohrs allé 22 8000 aarhus c")
+# … in lower case too, after a direction or age word ("nørre boulevard 3"), after "skt."/"sankt"/"gl."
+# ("skt. annæ gade 9") or a genitive ("jens baggesens vej 22", "niels bohrs allé 22 8000 aarhus c")
 _LOWER_NAMED_STREET = (
-    rf"(?:(?i:skt\.|sankt|sct\.|gl\.|gammel)\s+(?:[a-zæøå][{_LETTER}'-]*\s+){{1,2}}"
+    r"(?:(?i:nørre|nordre|søndre|sønder|vester|vestre|øster|østre|gammel|gamle|gl\.|ny|nye|store|lille|"
+    r"lange|korte)\s+"
+    rf"|(?i:skt\.|sankt|sct\.|gl\.|gammel)\s+(?:[a-zæøå][{_LETTER}'-]*\s+){{1,2}}"
     rf"|(?:[a-zæøå][{_LETTER}.'-]*\s+){{0,2}}[a-zæøå][{_LETTER}'-]{{2,}}s\s+)"
     r"(?:vej|gade|allé|alle|plads|stræde|torv|boulevard|vænge|park|bakke|gyde)"
 )
@@ -200,7 +203,8 @@ bedstemor bedstefar onkel moster faster morbror farbror nevø niece fætter kusi
 plejebarn bonussøn bonusdatter bonusbarn stedsøn steddatter familien børn børnene drenge drengene piger
 pigerne sønner døtre unger ven vennen veninde kammerat klassekammerat nabo naboen svigermor svigerfar
 svigerinde svoger svigersøn svigerdatter svigerforældre oldemor oldefar bonusmor bonusfar papfar papmor
-stedmor stedfar plejemor plejefar""".split()
+stedmor stedfar plejemor plejefar barnebarn barnebarnet børnebørn halvbror halvsøster plejebror
+plejesøster eksmand ekskone kollega kollegaen elev eleven""".split()
 )
 TITLES = frozenset(
     """fru frk hr dr doktor læge lægen overlæge overlægen sagsbehandler sagsbehandleren pædagog
@@ -213,6 +217,9 @@ advokat advokaten prof professor tandlæge tandlægen jordemoder sundhedsplejers
 )
 # abbreviated titles: their full stop ends no sentence ("Dr. Okonkwo", "hr. Nowak")
 TITLE_ABBREVIATIONS = frozenset({"dr", "hr", "frk", "prof"})
+# used only before a name: after these a listed name counts in lower case too, also a word ("fru bak",
+# "dr. holm")
+HONORIFICS = frozenset({"fru", "frk", "hr", "dr"})
 POSSESSIVES = frozenset(
     {
         "min",
@@ -290,7 +297,8 @@ LOCATIVE = frozenset(
 INSTITUTION = re.compile(
     r"(?:kommunes?|sygehus(?:et)?|hospital(?:et)?|skolen?|cent(?:er|ret|eret|re)|børnehaven?|"
     r"vuggestuen?|institut(?:tet)?|klinik(?:ken)?|fond(?:en)?|legat(?:et)?|stiftelsen?|foreningen?|"
-    r"bibliotek(?:et)?|station(?:en)?|gymnasium|kollegium|hus(?:et)?|hjem(?:met)?|kirken?)$"
+    r"bibliotek(?:et)?|station(?:en)?|gymnasium|kollegium|hus(?:et)?|hjem(?:met)?|kirken?|hospice(?:t)?|"
+    r"bosted(?:et)?)$"
 )
 # a capitalised word and one of these is a place ("Mariager Fjord", "Esrum Sø", "Rold Skov"), unless the word
 # is a first name ("Lene Strand", "Mette Skov")
@@ -308,15 +316,20 @@ nørrebro vesterbro østerbro valby vanløse brønshøj husum sydhavnen christia
 nordvest hasseris gellerup vollsmose brabrand viby højbjerg risskov skejby tilst hasle trøjborg frederiksbjerg
 lystrup tranbjerg åbyhøj bolbro dalum hjallerup tarup næsby vejlby hvidovre ishøj""".split()
 )
+# a direction after a town: "Aalborg Øst", "Holstebro Nord"
+TOWN_PARTS = frozenset({"nord", "syd", "øst", "vest", "midt", "centrum", "city"})
 # holidays named after a person, brands, shows and games ("Mortens aften", "Sankt Hans", "Paw Patrol", "Gurli
-# Gris", "Roblox"): their words are never names, in any case
+# Gris", "Roblox"), town names of two words, kings and queens ("Kong Christian IX's skole"): their words are
+# never names, in any case
 NOT_PERSONS = re.compile(
     r"(?<![\w-])(?i:mortens\s*(?:aften|dag)|s(?:ank)?t\.?\s+hans(?:\s*aften)?|skt\.?\s+hans(?:\s*aften)?|"
     r"kristi\s+(?:himmelfart\w*|fødsel)|mariæ\s+\w+|valdemars\s*dag|mikkels\s*dag|hellig\s*tre\s*konger\w*|"
     r"paw\s+patrol|gurli\s+gris|peppa\s+pig|rasmus\s+klump|pippi\s+langstrømpe|emil\s+fra\s+lønneberg|"
     r"alfons\s+åberg|bamse\s+og\s+kylling|harry\s+potter|bluey|ninjago|roblox|minecraft|fortnite|pok[eé]mon|"
     r"lego|fifa|among\s+us|brawl\s+stars|clash\s+royale|candy\s+crush|youtube|tiktok|netflix|disney\+?|"
-    r"ramasjang|snapchat|instagram|playstation|nintendo|xbox|ipad|iphone|dr\.\s*oetker|mcdonald'?s)(?![\w-])"
+    r"ramasjang|snapchat|instagram|playstation|nintendo|xbox|ipad|iphone|dr\.\s*oetker|mcdonald'?s|"
+    r"tripp\s+trapp|dr\s+(?:ultra|ramasjang|tv|p[1-8])|louis\s+nielsen|"
+    r"nykøbing\s+(?:falster|mors|sjælland|f\b|m\b|sj\b)|(?:kong|dronning|prins|prinsesse)\s+[\w-]+)(?!\w)"
 )
 # months and weekdays that are also first names ("i August", "fra Maj"): names only after a cue
 CALENDAR = frozenset(
@@ -345,6 +358,8 @@ PERSON_VERBS = frozenset(
 sover græder spiser leger siger sagde synes mener bor boede hedder mangler kommer kom tager tog begynder
 begyndte starter startede hjælper hjalp arbejder arbejdede""".split()
 )
+# past participles after "er" of which a person is the subject ("Maj er begyndt i skole")
+PARTICIPLES = frozenset({"født", "begyndt", "blevet", "startet", "kommet", "gået", "flyttet"})
 MIN_LOWER_SENTENCE = 3  # a lower-case name without a cue only in a sentence, never in an id or a slot value
 # A name that is also a word counts capitalised inside a sentence only when it is among this many most
 # common Danish first names or surnames ("Per" 28, "Holm" 26, "Bo" 68; not "Dag", "Huset")
@@ -517,6 +532,8 @@ class _NameFinder:
                 and not (i > 0 and tokens[i - 1].capital and not token.sentence_start)
             ):
                 token.blocked = True  # "på Amager", "i Hasseris"
+            if i > 0 and token.key in TOWN_PARTS and tokens[i - 1].blocked and tokens[i - 1].capital:
+                token.blocked = True  # "Aalborg Øst", "Vejle Nord": part of a town the KB knows
             if i + 1 == len(tokens):
                 continue
             following = tokens[i + 1].key
@@ -610,7 +627,10 @@ class _NameFinder:
         """The token before i when only a space (or a comma) separates them."""
         if i == 0:
             return None
-        gap = self.text[self.tokens[i - 1].end : self.tokens[i].start].strip()
+        raw = self.text[self.tokens[i - 1].end : self.tokens[i].start]
+        if "\n" in raw:
+            return None  # "Hej Pia\nKan vi …": a new line starts a new phrase
+        gap = raw.strip()
         if gap == "." and self.tokens[i - 1].key in TITLE_ABBREVIATIONS:
             return self.tokens[i - 1]  # "Dr. Okonkwo"
         return self.tokens[i - 1] if gap == "" or (allow_comma and gap == ",") else None
@@ -684,6 +704,8 @@ class _NameFinder:
                 and self._previous(i, allow_comma=False) is not None
                 and (self.tokens[i - 2].key in POSSESSIVES or self.tokens[i - 1].key == "til")
             )
+            if cue == "title" and self._previous(i).key in HONORIFICS:
+                return key not in stop and (listed or token.capital)
             if cue == "title":  # "lærer"/"hjælper"/"leder" are verbs too: "hjælper familien", "leder efter"
                 # a capitalised word no Danish word after a title is a surname, listed or not ("Dr. Okonkwo",
                 # "overlæge Haddad"); the KB's own words and institutions are blocked before this
@@ -711,10 +733,14 @@ class _NameFinder:
         if cue == "greeting":  # "Hej Mette", "mvh Mette", not "Hej Forløbsguiden" nor "hello can you"
             if listed and key not in stop and (token.capital or (not common and not self.english)):
                 return True
+            greeting = self.tokens[i - 1]
+            if listed and token.capital and greeting.sentence_start and self._phrase_ends(i):
+                return True  # "Hej Hans, …": capitalised and alone after an opening greeting, even a pronoun
+            if self._vocative(i):
+                return True  # "hej storm kan du huske …"
             # "hej bo,", "hej lise," a common Danish first name that is also a word, in lower case, right
             # after a greeting that opens the sentence and ending the phrase
             # ("hej alle," "hej igen," are function words)
-            greeting = self.tokens[i - 1]
             return (
                 listed
                 and key not in stop
@@ -738,6 +764,16 @@ class _NameFinder:
                 and self._previous(i + 1, allow_comma=False) is not None
                 and (nxt.key in ("at", "ikke") or (before.key != "for" and nxt.key in PERSON_VERBS))
             )
+        if (
+            listed
+            and i == 0
+            and not token.capital
+            and key not in stop
+            and not self.english
+            and (key in lexicon.proper or 0 < lexicon.first.get(key, 0) <= KIN_RANK)
+            and self._subject(i)
+        ):
+            return True  # typed without capitals: "august er begyndt at græde", "bo har fået en diagnose"
         if not listed or key in CALENDAR:
             return False
         if token.capital and not token.sentence_start:
@@ -809,6 +845,20 @@ class _NameFinder:
         gap = self.text[self.tokens[i].end : self.tokens[i + 1].start]
         return bool(gap.strip()) and gap.strip()[0] in ",.!?:;\n-–"
 
+    def _vocative(self, i: int) -> bool:
+        """Whether token i, after an opening greeting, is followed by a question to "du" ("hej storm kan du
+        …"): it is the name of the one greeted."""
+        tokens = self.tokens
+        return (
+            i + 2 < len(tokens)
+            and self.tokens[i - 1].sentence_start
+            and self.listed(tokens[i].key)
+            and tokens[i].key not in self.lexicon.stop
+            and tokens[i + 1].key in MODALS | PERSON_VERBS
+            and tokens[i + 2].key == "du"
+            and self._previous(i + 1, allow_comma=False) is not None
+        )
+
     def _subject(self, i: int) -> bool:
         """Whether the capitalised word i, first in its sentence, is a person's name by what follows it: a
         finite verb ("Kim skal …", "Maj er 6"), or an apposition ("Bo, min kæreste, …", "April,
@@ -822,8 +872,18 @@ class _NameFinder:
             return nxt.key in POSSESSIVES and i + 2 < len(tokens) and not tokens[i + 2].blocked
         if gap or nxt.capital:
             return False
-        if nxt.key == "er":  # "Maj er 6", but "August er en svær måned"
-            return i + 2 < len(tokens) and (tokens[i + 2].text.isdigit() or tokens[i + 2].key == "født")
+        if nxt.key == "er":  # "Maj er 6", "Maj er begyndt i skole", but "August er en svær måned"
+            return i + 2 < len(tokens) and (tokens[i + 2].text.isdigit() or tokens[i + 2].key in PARTICIPLES)
+        if nxt.key == "og" and i + 2 < len(tokens) and tokens[i + 2].key == "jeg":
+            return token.key not in CALENDAR  # "Bo og jeg er skilt"
+        if nxt.key == "fra" and i + 2 < len(tokens):
+            # "Storm fra dagplejen har sagt …", "Sten fra PPR kommer …": someone from a place that does
+            # something; not "Storm fra vest"; a month only with the verb right after ("Maj fra bostøtten
+            # kommer …")
+            place = tokens[i + 2]
+            verbs = PERSON_VERBS | {"er", "var", "ringede", "ringer"}
+            window = tokens[i + 3 : i + 4] if token.key in CALENDAR else tokens[i + 3 : i + 6]
+            return (place.blocked or place.key.endswith(("en", "et"))) and any(t.key in verbs for t in window)
         if token.key in CALENDAR and (
             nxt.key not in ("har", "skal", "fik", "får", "fylder", "går", "kan")
             or (nxt.key != "fylder" and i + 2 < len(tokens) and tokens[i + 2].text.isdigit())
@@ -850,7 +910,8 @@ class _NameFinder:
                 and len(key) > 2
                 and not token.sentence_start
             )
-        return self.listed(key) and not self.common(key)
+        # not "kl." after a name ("Bente Falk kl. 14.30"): a short lower-case word is an abbreviation
+        return self.listed(key) and not self.common(key) and len(key) > 2
 
     def spans(self) -> list[tuple[int, int]]:
         tokens = self.tokens
@@ -897,7 +958,11 @@ class _NameFinder:
                 if (
                     before.capital
                     and not before.blocked
-                    and before.key in self.lexicon.first
+                    and (
+                        before.key in self.lexicon.first
+                        # an unknown word inside a sentence: "fra Yonas Tesfaye", a name the list lacks
+                        or (not before.sentence_start and self._unknown_word(before))
+                    )
                     and before.key not in self.lexicon.stop
                     and before.key not in NOT_NAMES
                     and self._previous(i, allow_comma=False) is not None

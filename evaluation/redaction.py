@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 from core.config import ROOT
-from core.redaction import TOKEN, personal_spans, redact
+from core.redaction import TOKEN, personal_spans
 
 TARGET_CAUGHT, TARGET_WRONG = 0.95, 0.01  # the targets: names/addresses caught, words wrongly removed
 DEV = ROOT / "tests" / "data" / "redaction_dev.yml"
@@ -64,9 +64,13 @@ def evaluate(cases: list[tuple[str, list]]) -> dict:
     misses, wrong = [], []
     for text, spans in cases:
         removed = personal_spans(text)
-        covered = set()
-        for start, end, _ in removed:
+        covered, covered_as_person = set(), set()
+        for start, end, kind in removed:
             covered.update(range(start, end))
+            if kind in ("name", "address"):
+                # the sets mark names and addresses only; a phone number or CPR number removed is not a word
+                # wrongly removed
+                covered_as_person.update(range(start, end))
         for start, end, kind in spans:
             whole = all(i in covered for i in range(start, end) if not text[i].isspace())
             spans_total += 1
@@ -83,12 +87,12 @@ def evaluate(cases: list[tuple[str, list]]) -> dict:
             if any(i in annotated for i in range(*match.span())):
                 continue
             words_outside += 1
-            if any(i in covered for i in range(*match.span())):
+            if any(i in covered_as_person for i in range(*match.span())):
                 words_removed += 1
                 wrong.append((text, match.group(0)))
         if not spans:
             clean_total += 1
-            clean_changed += redact(text)[0] != text
+            clean_changed += bool(covered_as_person)
     return {
         "messages": len(cases),
         "spans": spans_total,

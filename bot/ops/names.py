@@ -38,7 +38,7 @@ from pathlib import Path
 from core.redaction import lexicon_path
 
 FORMAT = (
-    2  # raise when what is extracted changes (countries, filters): the next build reads the packages again
+    3  # raise when what is extracted changes (countries, filters): the next build reads the packages again
 )
 # A first name's rank among a country's first names (1 = most common) up to which it is kept.
 NAME_COUNTRIES = {
@@ -47,6 +47,10 @@ NAME_COUNTRIES = {
     **dict.fromkeys(
         ("TR", "PL", "SY", "IQ", "LB", "PS", "IR", "PK", "AF", "BA", "RO", "UA", "MA", "SO", "EG"), 500
     ),
+    # names-dataset has no Vietnam, Eritrea or Sri Lanka; Vietnamese names rank high in Macau ("Minh", "Linh",
+    # "Quang"), Ethiopian/Eritrean ones in Ethiopia and Sudan, South Asian ones in India and Bangladesh;
+    # EU neighbours by the size of their groups in Denmark
+    **dict.fromkeys(("MO", "ET", "SD", "IN", "BD", "IT", "ES", "FR", "LT", "LV", "BG", "HU", "PH"), 300),
 }
 # A surname's rank up to which it is kept: names-dataset marks "Yilmaz", "Nowak", "Haddad" or "Rahimi" with no
 # DK rank (only a name's top ten countries are listed), so the same countries' surnames are taken by rank
@@ -57,6 +61,7 @@ SURNAME_COUNTRIES = {
     **dict.fromkeys(
         ("TR", "PL", "SY", "IQ", "LB", "PS", "IR", "PK", "AF", "BA", "RO", "UA", "MA", "SO", "EG"), 1000
     ),
+    **dict.fromkeys(("MO", "ET", "SD", "IN", "BD", "IT", "ES", "FR", "LT", "LV", "BG", "HU", "PH"), 300),
 }
 # a name as a single word in Latin letters (the dataset also holds "A Christiansen", "شاكر", initials)
 NAME = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ž]{2,}(?:-[A-Za-zÀ-ÖØ-öø-ž]{2,})*$")
