@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 
+from bot.server.availability import UNAVAILABLE_TEXT
 from bot.server.channels.rules import MAX_MESSAGE_LENGTH, TOO_LONG_TEXT
 from tests.conftest import running_stack
 from tests.support import post, say, texts
@@ -71,7 +72,10 @@ def get(url: str) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def test_health_and_readiness(trained_model, kb_url, tmp_path):
+def test_health_readiness_and_a_dead_action_server(trained_model, kb_url, tmp_path):
+    """One stack for both (a start costs half a minute): ready, then the action server dies; readiness says
+    so, and a question gets the Danish 'prøv igen om lidt' with HTTP 503 (nginx tries another replica)
+    instead of HTTP 200 and no reply."""
     with running_stack(tmp_path, kb_url) as stack:
         assert get(f"{stack.rasa_url}/health") == (200, {"status": "ok"})
         status, ready = get(f"{stack.rasa_url}/health/ready")
@@ -86,3 +90,7 @@ def test_health_and_readiness(trained_model, kb_url, tmp_path):
         assert status == 503 and ready["status"] == "not ready"
         assert ready["checks"]["action_server"] != "ok" and ready["checks"]["model"] == "ok"
         assert get(f"{stack.rasa_url}/health")[0] == 200  # alive, though not ready
+        body = json.dumps({"sender": "edge-dead-actions", "message": "hvad er aflastning"}).encode()
+        status, text = post(f"{stack.rasa_url}/webhooks/rest/webhook", body)
+        assert status == 503
+        assert json.loads(text) == [{"recipient_id": "edge-dead-actions", "text": UNAVAILABLE_TEXT}]

@@ -7,11 +7,16 @@ whole instead: nothing of it is stored, the user reads a Danish "prøv igen om l
 gets HTTP 503 with Retry-After (so nginx may try another replica, and a client knows it can resend). The
 next message after the service is back is handled normally; no stored conversation is touched.
 
+When the action server cannot be reached or fails (the process died, a 500), Rasa logs the error and
+answers nothing: a REST client gets HTTP 200 and `[]`, a widget silence. Here the user reads the same Danish
+"prøv igen om lidt" and a REST client gets the 503, so nginx tries another replica with the same message id.
+The user's message is stored; the answer that was lost is not.
+
 A message that nginx resends after a replica died (bot/ops/cluster.py) carries the same X-Request-ID; it
 becomes the id of the user's message, so the tracker store can store it once (bot/server/tracker_store.py).
 
-bot/server/patches.py installs `strict_tracker_store` and `refusing_handle_message` and adds
-`add_status_middleware` to Rasa's app.
+bot/server/patches.py installs `strict_tracker_store`, `refusing_handle_message` and
+`reporting_remote_action`, and adds `add_status_middleware` to Rasa's app.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import contextvars
 import logging
 
+from rasa.core.actions.action import ActionExecutionRejection
 from rasa.shared.exceptions import RasaException
 
 logger = logging.getLogger(__name__)
@@ -35,6 +41,8 @@ _refused: contextvars.ContextVar[list | None] = contextvars.ContextVar("forlob_r
 # nginx's X-Request-ID: the same on each try of one request, so a retried message keeps its id
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("forlob_request_id", default=None)
 MAX_REQUEST_ID_LENGTH = 64
+# the custom actions of the message being handled that failed because of the action server
+_failed_actions: contextvars.ContextVar[list | None] = contextvars.ContextVar("forlob_failed", default=None)
 
 
 class ServiceUnavailable(RasaException):
@@ -58,29 +66,59 @@ def strict_tracker_store(base):
     return StrictTrackerStore
 
 
+def reporting_remote_action(original):
+    """RemoteAction.run that notes a failure of the action server for the message being handled (Rasa's
+    processor catches the error and carries on without the action's reply)."""
+
+    async def run(self, output_channel, nlg, tracker, domain):
+        try:
+            return await original(self, output_channel, nlg, tracker, domain)
+        except ActionExecutionRejection:
+            raise  # the action itself declined (a form's validation): not a failure
+        except RasaException:
+            failed = _failed_actions.get()
+            if failed is not None:
+                failed.append(self.name())
+            raise
+
+    return run
+
+
+async def _refuse(message) -> None:
+    """Tell the user to try again (instead of any reply computed so far) and mark the request for a 503."""
+    collected = getattr(message.output_channel, "messages", None)
+    if isinstance(collected, list):
+        collected.clear()  # replies computed before the failure are incomplete: do not show them
+    await message.output_channel.send_text_message(message.sender_id, UNAVAILABLE_TEXT)
+    flag = _refused.get()
+    if flag is not None:
+        flag.append(True)
+
+
 def refusing_handle_message(original):
-    """Agent.handle_message that answers "prøv igen om lidt" when a store is down (no user text is logged)."""
+    """Agent.handle_message that answers "prøv igen om lidt" when a store or the action server is down (no
+    user text is logged)."""
 
     async def handle_message(self, message):
         request_id = _request_id.get()
         if request_id:
             message.message_id = request_id
+        failed: list[str] = []
+        _failed_actions.set(failed)
         try:
-            return await original(self, message)
+            result = await original(self, message)
         except ServiceUnavailable as exc:
             cause = exc.__cause__
             # class names only: a database error's text can quote the (user's) data it failed to write
             logger.error(
                 "Message not handled, %s (%s)", exc, type(getattr(cause, "orig", None) or cause).__name__
             )
-            collected = getattr(message.output_channel, "messages", None)
-            if isinstance(collected, list):
-                collected.clear()  # replies computed before a failed save were never stored: do not show them
-            await message.output_channel.send_text_message(message.sender_id, UNAVAILABLE_TEXT)
-            flag = _refused.get()
-            if flag is not None:
-                flag.append(True)
+            await _refuse(message)
             return None
+        if failed:
+            logger.error("The action server did not run %s; the user is asked to retry", ", ".join(failed))
+            await _refuse(message)
+        return result
 
     return handle_message
 

@@ -98,6 +98,12 @@ PATCHES = (
         lambda original: _availability().refusing_handle_message(original),
     ),
     Patch(
+        "rasa.core.actions.action:RemoteAction.run",
+        ("self", "output_channel", "nlg", "tracker", "domain"),
+        "a failing action server is noticed, so the user reads 'prøv igen om lidt' (HTTP 503), not silence",
+        lambda original: _availability().reporting_remote_action(original),
+    ),
+    Patch(
         "rasa.core.run:configure_app",
         None,
         "adds the 503 middleware, the REST rules (400 with a Danish reason) and /health, /health/ready",
