@@ -23,7 +23,7 @@ $(STAMP_VENV): pyproject.toml constraints.txt
 		echo "Error: python3.10 not found on PATH or under ~/.pyenv/versions; Rasa 3.6 needs Python 3.10." >&2; exit 1; }
 	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip==24.0"
-	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[test,bench]"
 	@touch $@
 
 # The pipeline's entity ruler reads only the places, diagnoses and organisations: editing a topic does not

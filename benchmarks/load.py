@@ -30,9 +30,9 @@ path). Then a single-conversation pass, one conversation at a time on each serve
 servers' CPU time before and after each message (after a 30 ms settle), so each message's CPU cost is
 its own: medians per turn index over the conversations (the 2nd vs the 20th message). Rasa server RSS
 after the load. `--profile` adds an unmeasured pass under the same load with py-spy recording ours
-(cache 300): Rasa server and action server (needs `pip install py-spy` in the venv). Results replace
-the multi-turn section of benchmarks/results/load.md; the cluster section is left as it is (and vice
-versa). Smoke test: `--multi-turn --rounds 1 --conversations 2 --no-write`.
+(cache 300): Rasa server and action server (py-spy, installed by `make setup` from the `bench` extra).
+Results replace the multi-turn section of benchmarks/results/load.md; the cluster section is left as it
+is (and vice versa). Smoke test: `--multi-turn --rounds 1 --conversations 2 --no-write`.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -332,3 +333,20 @@ def test_a_bad_cache_size_is_refused_with_the_variables_name(value):
         == load_settings({"TRACKER_CACHE_SIZE": ""}).tracker_cache_size
         == 300
     )
+
+
+def test_the_sqlite_file_is_written_in_wal_mode_from_several_threads(tmp_path, make_store):
+    """The SQLite file of `make run` in write-ahead-log mode (readers do not block the writer, a commit needs
+    no fsync), on pooled connections used from the worker threads the store runs its queries in."""
+    path = tmp_path / "tracker.sqlite"
+    store, fresh = make_store(f"sqlite:///{path}"), make_store(f"sqlite:///{path}", cache_size=0)
+
+    async def main():
+        await asyncio.gather(*(converse([store], fresh, f"wal-{n}") for n in range(4)))
+
+    asyncio.run(main())
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        senders = {row[0] for row in connection.execute("SELECT DISTINCT sender_id FROM events")}
+    assert senders == {f"wal-{n}" for n in range(4)}
+    assert type(store.engine.pool).__name__ == "QueuePool"

@@ -149,16 +149,36 @@ class _Recent:
             self._entries.pop(sender_id, None)
 
 
+def _sqlite_pragmas(connection, _record) -> None:
+    """The SQLite file (`make run`'s default) in write-ahead-log mode: readers (the web app, the action
+    server's checklist links) do not block the writer, and a commit appends to the log without an fsync
+    (synchronous=NORMAL; after a power cut the last turns may be lost, the file stays consistent). Under
+    SQLAlchemy 1.4 a file database also got a new connection per query; the pool keeps them open (the
+    queries run in worker threads, hence check_same_thread=False; each connection is used by one thread at a
+    time)."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class ConversationStore(RedactingSQLTrackerStore):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._recent = _Recent(load_settings().tracker_cache_size)
-        if is_postgresql_url(self.engine.url):
-            url, options = self.engine.url, create_engine_kwargs(self.engine.url)
+        url = self.engine.url
+        if is_postgresql_url(url):
+            options = create_engine_kwargs(url)
             options.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)
-            self.engine.dispose()
-            self.engine = sa.create_engine(url, **options)
-            self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+        elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            options = {"poolclass": sa.pool.QueuePool, "connect_args": {"check_same_thread": False}}
+        else:
+            return
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, **options)
+        if url.get_backend_name() == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 
     def _events_query(self, sender_id: str, fetch_events_from_all_sessions: bool, *columns):
         events = self.SQLEvent.__table__
