@@ -704,7 +704,7 @@ class _NameFinder:
                 and self._previous(i, allow_comma=False) is not None
                 and (self.tokens[i - 2].key in POSSESSIVES or self.tokens[i - 1].key == "til")
             )
-            if cue == "title" and self._previous(i).key in HONORIFICS:
+            if cue == "title" and self.tokens[i - 1].key in HONORIFICS:  # the cue is the word before
                 return key not in stop and (listed or token.capital)
             if cue == "title":  # "lærer"/"hjælper"/"leder" are verbs too: "hjælper familien", "leder efter"
                 # a capitalised word no Danish word after a title is a surname, listed or not ("Dr. Okonkwo",
