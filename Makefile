@@ -35,7 +35,7 @@ $(STAMP_NLP): $(STAMP_VENV) $(NLP_CONTENT) bot/ops/spacy_pipeline.py knowledge_b
 $(STAMP_KB): $(STAMP_VENV) $(STAMP_NLP) $(CONTENT) $(wildcard knowledge_base/*.py) bot/ops/names.py
 	$(PY) -m bot.ops.names && $(PY) -m bot kb build
 
-$(STAMP_MODEL): $(STAMP_NLP) $(TRAINING_DATA) $(CONTENT)
+$(STAMP_MODEL): $(STAMP_NLP) $(TRAINING_DATA) $(CONTENT) bot/server/intent_ensemble.py
 	$(PY) -m bot train
 
 # npm packages (package-lock.json), reinstalled when the lock file changes or node_modules is gone: the

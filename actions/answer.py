@@ -44,6 +44,7 @@ from actions.regions import region_message
 from core.conversation import read_conversation
 from core.replies import payload
 from core.replies import text as bot_text
+from knowledge_base.content import DEFAULT_AUDIENCE
 from knowledge_base.referral import find_organisations
 from knowledge_base.store import KnowledgeBase
 from knowledge_base.text import clean, fold, looks_english, words
@@ -219,7 +220,7 @@ def answer_events(
 ) -> list:
     """Utter the answer (a question entry, or the topic's overview) and the feedback question; remember the
     topic, reset the miss counter. From the second answer on, the answer offers the meeting checklist."""
-    audience = tracker.get_slot(slots.ROLE) or slots.DEFAULT_AUDIENCE
+    audience = tracker.get_slot(slots.ROLE) or DEFAULT_AUDIENCE
     situation = {
         "life_phase": tracker.get_slot(slots.LIFE_PHASE),
         "region": tracker.get_slot(slots.REGION),

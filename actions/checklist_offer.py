@@ -18,14 +18,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from actions import slots
 from actions.base import KnowledgeAction
 from actions.messages import topic_button
-from core.checklist_links import create_link, engine_for
+from core.checklist_links import create_link, engine_for, link_url
 from core.config import load_settings
 from core.conversation import read_conversation
 from core.replies import payload
 from core.replies import text as bot_text
+from knowledge_base.content import DEFAULT_AUDIENCE
 
 SUGGESTED_TOPICS = ("overgang-til-voksenlivet", "1.7", "1.8")  # what a checklist is most often about
-CHECKLIST_PATH = "/huskeliste/"
 
 
 class ActionChecklist(KnowledgeAction):
@@ -34,7 +34,7 @@ class ActionChecklist(KnowledgeAction):
 
     async def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         conversation = read_conversation(tracker.events)
-        audience = tracker.get_slot(slots.ROLE) or slots.DEFAULT_AUDIENCE
+        audience = tracker.get_slot(slots.ROLE) or DEFAULT_AUDIENCE
         region = tracker.get_slot(slots.REGION)
         if conversation.is_empty:
             buttons = [topic_button(self.kb, t) for t in SUGGESTED_TOPICS if self.kb.topic(t)]
@@ -55,7 +55,7 @@ class ActionChecklist(KnowledgeAction):
                 json_message=payload("checklist", audience=audience, region=region),
             )
             return []
-        url = f"{settings.web_url}{CHECKLIST_PATH}{link.token}"
+        url = link_url(settings.web_url, link.token)
         items = [f"• {self.kb.topic(t)['title']}" for t in conversation.topics if self.kb.topic(t)]
         organisations = [o for o in map(self.kb.organisation, conversation.organisations) if o]
         names = [o["name"] for o in organisations]

@@ -23,11 +23,11 @@ from actions.organisations import referral_message
 from core.redaction import redact
 from core.replies import payload
 from core.replies import text as bot_text
+from knowledge_base.content import AUDIENCES
 from knowledge_base.referral import Referral
 from knowledge_base.store import KnowledgeBase
 from knowledge_base.text import terms
 
-ROLES = ("foraelder", "fagperson", "ung")
 # a message in a professional's or a young person's voice this likely sets the role when nothing else has
 # (chosen on tests/data/dev.yml with benchmarks/tune.py); a parent needs no role: theirs is the default text
 ROLE_CONFIDENCE = 0.6
@@ -114,7 +114,7 @@ class ValidateSlotMappings(KnowledgeMixin, ValidationAction):
         return result
 
     def validate_role(self, value, dispatcher, tracker, domain):
-        return {slots.ROLE: value if value in ROLES else None}
+        return {slots.ROLE: value if value in AUDIENCES else None}
 
 
 def voiced_role(kb: KnowledgeBase, text: str) -> str | None:

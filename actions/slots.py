@@ -9,5 +9,3 @@ DIAGNOSIS = "diagnosis"  # diagnosis id
 TOPIC = "topic"  # the last topic answered
 MISSES = "misses"  # questions in a row the assistant could not place
 PRIVACY_NOTED = "privacy_noted"  # the user was told once that personal numbers are not stored
-
-DEFAULT_AUDIENCE = "foraelder"

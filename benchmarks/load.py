@@ -53,7 +53,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.server.availability import UNAVAILABLE_TEXT
+from bot.server.availability import unavailable_text
 from core.config import ROOT, load_settings, rasa_environment
 from evaluation.load_client import (
     _send,
@@ -222,7 +222,7 @@ async def outage(cluster_url: str, stop, start, database_url: str, prefix: str, 
     after = [r for r in replies if r.at > marks["up"]]
     first_ok = next((r.at for r in sorted(after, key=lambda r: r.at) if r.status == 200), None)
     refused = [r for r in replies if r.status == 503]
-    danish = [r for r in refused if any(m.get("text") == UNAVAILABLE_TEXT for m in r.messages)]
+    danish = [r for r in refused if any(m.get("text") == unavailable_text() for m in r.messages)]
     other = [r for r in replies if r.status not in (200, 503) or (r.status == 200 and not r.messages)]
     last_503 = max((r.at for r in refused), default=None)
     return {

@@ -24,10 +24,10 @@ import resource
 import time
 from pathlib import Path
 
+from core.config import ROOT
 from core.redaction import default_lexicon, redact
 from evaluation.redaction import TARGET_CAUGHT, TARGET_WRONG, evaluate, load_any, load_dev, load_frozen
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "redaction.md"
 
 

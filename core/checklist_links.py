@@ -18,6 +18,7 @@ from sqlalchemy import Column, Float, MetaData, String, Table, create_engine, de
 from sqlalchemy.engine import Connection, Engine
 
 TOKEN_BYTES = 24
+PATH = "/huskeliste/"  # where the web app serves a checklist: PATH + token
 
 metadata = MetaData()
 links = Table(
@@ -37,6 +38,11 @@ class Link:
 
 
 @lru_cache(maxsize=4)
+def link_url(web_url: str, token: str) -> str:
+    """The address a user opens: the web app's public address, PATH and the token."""
+    return f"{web_url}{PATH}{token}"
+
+
 def engine_for(url: str) -> Engine:
     """One engine per database URL and process (the action server and the web app each keep theirs)."""
     return create_engine(url, pool_pre_ping=True)

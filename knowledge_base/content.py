@@ -8,7 +8,8 @@ from pathlib import Path
 
 import yaml
 
-AUDIENCES = ("foraelder", "fagperson", "ung")
+AUDIENCES = ("foraelder", "fagperson", "ung")  # who writes: the roles, and the audiences of an answer
+DEFAULT_AUDIENCE = "foraelder"  # a parent needs no role: theirs is the text when nobody said otherwise
 SINGLE_FILES = (
     "organisations",
     "diagnoses",

@@ -16,9 +16,9 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 
 from knowledge_base import models as m
-from knowledge_base.content import Content, load_content
+from knowledge_base.content import AUDIENCES, Content, load_content
 from knowledge_base.matcher import DOMAIN_ONLY, NEUTRAL, OFF, OVERVIEW, QUESTION_PREFIX, TOPIC_PREFIX, Matcher
-from knowledge_base.schema import PROFESSIONS, ROLES, ensure_valid
+from knowledge_base.schema import PROFESSIONS, ensure_valid
 from knowledge_base.text import generalise, name_key
 
 
@@ -181,7 +181,7 @@ def matcher_examples(content: Content) -> list[tuple[str, str]]:
 def role_phrases(content: Content) -> dict[str, list[str]]:
     """Each role's phrases (roles.yml), the professional's with every cue × title of `professions` added
     ("jeg er {}" × "psykolog", "jeg sidder i {}" × "ppr"), so an editor adds a job title once."""
-    phrases = {role: [str(p) for p in content.roles.get(role) or []] for role in ROLES}
+    phrases = {role: [str(p) for p in content.roles.get(role) or []] for role in AUDIENCES}
     for group in content.roles.get(PROFESSIONS) or []:
         phrases["fagperson"] += [
             str(cue).format(str(title))

@@ -50,7 +50,6 @@ MIN_ASKS = 4
 MAX_QUESTION_ANSWER_WORDS = 150  # "about 120": a little slack before it becomes an error
 MIN_OFF_TOPIC = 20
 MIN_ROLE_EXAMPLES = 20  # per role: fewer cannot teach the role classifier a voice
-ROLES = ("foraelder", "fagperson", "ung")
 PROFESSIONS = "professions"  # roles.yml: job titles × cues ("jeg er {}") that make the writer a professional
 AMOUNT_PATTERN = re.compile(r"\d[\d.]*\s*(kr\b\.?|kroner\b)", re.IGNORECASE)  # not "stk. 3 kræver"
 PAGE_URL = re.compile(r"https?://[^/\s]+/[^\s]+")  # a page: something after the domain
@@ -317,7 +316,7 @@ class _Checker:
     def roles(self):
         data = self.content.roles
         file = "roles.yml"
-        for role in ROLES:
+        for role in AUDIENCES:
             phrases = data.get(role)
             if not isinstance(phrases, list) or not phrases:
                 self.add("roles", role, role, "mindst én formulering / at least one phrase", file)
@@ -351,8 +350,10 @@ class _Checker:
         for role, phrases in data.items():
             if role == PROFESSIONS:
                 continue
-            if role not in ROLES:
-                self.add("roles", str(role), str(role), f"ukendt rolle / unknown role; one of {ROLES}", file)
+            if role not in AUDIENCES:
+                self.add(
+                    "roles", str(role), str(role), f"ukendt rolle / unknown role; one of {AUDIENCES}", file
+                )
             for i, phrase in enumerate(phrases if isinstance(phrases, list) else []):
                 if not isinstance(phrase, str) or not phrase.strip():
                     self.add(
@@ -362,7 +363,7 @@ class _Checker:
     def role_examples(self):
         data = self.content.role_examples
         file = "role_examples.yml"
-        for role in ROLES:
+        for role in AUDIENCES:
             messages = data.get(role)
             if not isinstance(messages, list) or len(messages) < MIN_ROLE_EXAMPLES:
                 self.add(
@@ -373,12 +374,12 @@ class _Checker:
                     file,
                 )
         for role, messages in data.items():
-            if role not in ROLES:
+            if role not in AUDIENCES:
                 self.add(
                     "role_examples",
                     str(role),
                     str(role),
-                    f"ukendt rolle / unknown role; one of {ROLES}",
+                    f"ukendt rolle / unknown role; one of {AUDIENCES}",
                     file,
                 )
             for i, message in enumerate(messages if isinstance(messages, list) else []):

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from knowledge_base import models as m
+from knowledge_base.content import DEFAULT_AUDIENCE
 from knowledge_base.loader import make_engine
 from knowledge_base.matcher import Match, Matcher
 from knowledge_base.text import (
@@ -29,8 +30,6 @@ from knowledge_base.text import (
     translate_english,
     words,
 )
-
-FALLBACK_AUDIENCE = "foraelder"
 
 
 def _word_key(text: str) -> str:
@@ -168,7 +167,6 @@ class KnowledgeBase:
         self._organisation_names = _organisation_names(organisations)
         self._needs = {n["id"]: n for n in needs}
         self._need_terms = {n["id"]: [set(terms(k)) for k in n["keywords"]] for n in needs}
-        self.built_at = meta.get("built_at", "")
         self.version = meta["version"]
         return True
 
@@ -182,7 +180,7 @@ class KnowledgeBase:
         if topic is None:
             return None
         answers = topic["answers"]
-        used = audience if audience in answers else FALLBACK_AUDIENCE
+        used = audience if audience in answers else DEFAULT_AUDIENCE
         return {**topic, "text": answers[used].strip(), "audience": used}
 
     def sources(self, topic_id: str) -> list[dict]:
@@ -197,7 +195,7 @@ class KnowledgeBase:
         if entry is None:
             return None
         answers = entry["answers"]
-        used = audience if audience in answers else FALLBACK_AUDIENCE
+        used = audience if audience in answers else DEFAULT_AUDIENCE
         sources = entry.get("sources") or self._topics[entry["topic"]]["sources"]
         return {
             **entry,

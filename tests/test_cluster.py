@@ -28,7 +28,7 @@ import urllib.request
 import pytest
 
 from bot.ops.cluster import ensure_database, nginx_binary, start_cluster
-from bot.server.availability import UNAVAILABLE_TEXT
+from bot.server.availability import unavailable_text
 from core.config import cluster_settings, load_settings
 from evaluation.load_client import (
     closed_loop,
@@ -120,7 +120,7 @@ def answered_after_recovery(base_url: str, sender: str, message: str) -> list:
         status, _, messages = post(base_url, sender, message)
         if status == 200:
             return messages
-        assert status == 503 and messages[0]["text"] == UNAVAILABLE_TEXT
+        assert status == 503 and messages[0]["text"] == unavailable_text()
         time.sleep(0.5)
     pytest.fail(f"no answer within {RECOVERY_TIMEOUT} s after the service came back")
 
@@ -144,8 +144,8 @@ def assert_refused_in_danish(cluster, sender: str, message: str) -> None:
     status, headers, messages = post(cluster.url, sender, message)
     assert status == 503
     assert headers.get("Retry-After")
-    assert [m["text"] for m in messages] == [UNAVAILABLE_TEXT]
-    assert "prøv igen om lidt" in UNAVAILABLE_TEXT.lower()
+    assert [m["text"] for m in messages] == [unavailable_text()]
+    assert "prøv igen om lidt" in unavailable_text().lower()
 
 
 def assert_answers_about_aflastning(messages: list) -> None:

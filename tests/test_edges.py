@@ -8,8 +8,8 @@ import urllib.request
 
 import pytest
 
-from bot.server.availability import UNAVAILABLE_TEXT
-from bot.server.channels.rules import MAX_MESSAGE_LENGTH, TOO_LONG_TEXT
+from bot.server.availability import unavailable_text
+from bot.server.channels.rules import MAX_MESSAGE_LENGTH, too_long_text
 from tests.conftest import running_stack
 from tests.support import post, say, texts
 
@@ -53,7 +53,7 @@ def test_an_over_long_message_asks_for_a_shorter_question_and_is_not_stored(assi
         assistant, {"sender": "edge-long", "message": "hjælp " * (MAX_MESSAGE_LENGTH // 6 + 10)}
     )
     assert status == 200
-    assert answer == [{"recipient_id": "edge-long", "text": TOO_LONG_TEXT}]
+    assert answer == [{"recipient_id": "edge-long", "text": too_long_text()}]
     assert "edge-long" not in senders(assistant.tracker_db)
     assert say(assistant, "edge-long", "hej")[0]["text"].startswith("Hej")  # the conversation goes on
 
@@ -93,4 +93,4 @@ def test_health_readiness_and_a_dead_action_server(trained_model, kb_url, tmp_pa
         body = json.dumps({"sender": "edge-dead-actions", "message": "hvad er aflastning"}).encode()
         status, text = post(f"{stack.rasa_url}/webhooks/rest/webhook", body)
         assert status == 503
-        assert json.loads(text) == [{"recipient_id": "edge-dead-actions", "text": UNAVAILABLE_TEXT}]
+        assert json.loads(text) == [{"recipient_id": "edge-dead-actions", "text": unavailable_text()}]

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 import socketio
 
-from bot.server.channels.rules import MAX_MESSAGE_LENGTH, TOO_LONG_TEXT
+from bot.server.channels.rules import MAX_MESSAGE_LENGTH, too_long_text
 
 pytestmark = pytest.mark.rasa
 
@@ -126,7 +126,7 @@ NOT_TEXT = "Feltet 'message' skal være tekst."
         ("list", ["hej"], NOT_TEXT),
         ("number", 7, NOT_TEXT),
         ("object", {"text": "hej"}, NOT_TEXT),
-        ("too-long", "hjælp " * (MAX_MESSAGE_LENGTH // 6 + 10), TOO_LONG_TEXT),
+        ("too-long", "hjælp " * (MAX_MESSAGE_LENGTH // 6 + 10), too_long_text()),
     ],
 )
 async def test_a_refused_message_gets_its_danish_reason_and_the_socket_goes_on(

@@ -8,6 +8,7 @@ import logging
 import sys
 
 from core.config import load_settings
+from knowledge_base.content import AUDIENCES
 
 
 def _kb(args, settings) -> int:
@@ -166,7 +167,7 @@ def parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=5)
     show = kb.add_parser("show", help="show a topic, organisation, glossary entry or diagnosis")
     show.add_argument("id")
-    show.add_argument("--audience", choices=("foraelder", "fagperson", "ung"))
+    show.add_argument("--audience", choices=AUDIENCES)
     nlp = commands.add_parser("nlp", help="the Danish spaCy pipeline").add_subparsers(
         dest="nlp_command", required=True
     )

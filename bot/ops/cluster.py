@@ -55,7 +55,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.ops.processes import Stack, StartupError, make_stack, supervise
-from bot.server.availability import RETRY_AFTER_SECONDS, UNAVAILABLE_TEXT
+from bot.server.availability import RETRY_AFTER_SECONDS, unavailable_text
 from core.config import Settings, cluster_settings
 
 DEFAULT_PORTS = {"postgresql": 5432, "redis": 6379}
@@ -68,7 +68,7 @@ def nginx_binary() -> str | None:
 def nginx_config(work: Path, host: str, port: int, upstream_ports: list[int]) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    unavailable = json.dumps([{"recipient_id": "", "text": UNAVAILABLE_TEXT}], ensure_ascii=False)
+    unavailable = json.dumps([{"recipient_id": "", "text": unavailable_text()}], ensure_ascii=False)
     unavailable = unavailable.replace("\\", "\\\\").replace("'", "\\'")  # inside a single-quoted nginx string
     templates = Environment(
         loader=FileSystemLoader(Path(__file__).with_name("templates")),

@@ -19,7 +19,6 @@ from knowledge_base.text import blank_danish, fold
 
 log = logging.getLogger(__name__)
 PIPELINE_NAME = "da_forlob"
-LABELS = ("municipality", "diagnosis", "organisation")
 
 
 def base_pipeline(model_name: str = "da_core_news_sm"):

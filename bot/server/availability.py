@@ -27,15 +27,17 @@ import logging
 from rasa.core.actions.action import ActionExecutionRejection
 from rasa.shared.exceptions import RasaException
 
+from core.replies import text as bot_text
+
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
-# Shown to the user (every channel) and in the REST body of the 503; kept with the code that sends it
-# because the Rasa server sends it when it cannot reach the conversation store, without domain or actions.
-UNAVAILABLE_TEXT = (
-    "Undskyld, jeg kan ikke svare lige nu på grund af en teknisk fejl hos os. "
-    "Prøv igen om lidt – det, du har skrevet indtil nu, er ikke gået tabt."
-)
+
+
+def unavailable_text() -> str:
+    """Shown to the user (every channel) and in the REST body of the 503 (core/texts.yml)."""
+    return bot_text("unavailable")
+
 
 _refused: contextvars.ContextVar[list | None] = contextvars.ContextVar("forlob_refused", default=None)
 # nginx's X-Request-ID: the same on each try of one request, so a retried message keeps its id
@@ -89,7 +91,7 @@ async def _refuse(message) -> None:
     collected = getattr(message.output_channel, "messages", None)
     if isinstance(collected, list):
         collected.clear()  # replies computed before the failure are incomplete: do not show them
-    await message.output_channel.send_text_message(message.sender_id, UNAVAILABLE_TEXT)
+    await message.output_channel.send_text_message(message.sender_id, unavailable_text())
     flag = _refused.get()
     if flag is not None:
         flag.append(True)

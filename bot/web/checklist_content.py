@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from core.conversation import Conversation
+from knowledge_base.content import AUDIENCES, DEFAULT_AUDIENCE
 from knowledge_base.store import KnowledgeBase
 
 RECOMMENDATION_REF = re.compile(r"^Anbefaling (1\.\d)$")
@@ -129,7 +130,7 @@ def _shortened(topic: dict) -> dict:
 
 def build_checklist(kb: KnowledgeBase, conversation: Conversation) -> Checklist:
     slots = conversation.slots
-    audience = slots.get("role") if slots.get("role") in ("foraelder", "fagperson", "ung") else "foraelder"
+    audience = slots.get("role") if slots.get("role") in AUDIENCES else DEFAULT_AUDIENCE
     age = slots.get("age")
     phase = next((p["name"] for p in kb.life_phases() if p["id"] == slots.get("life_phase")), None)
     diagnosis = kb.diagnosis(str(slots["diagnosis"])) if slots.get("diagnosis") else None

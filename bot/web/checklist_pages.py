@@ -19,13 +19,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.web.checklist_content import build_checklist
 from bot.web.rendering import render
-from core.checklist_links import engine_for, find_link
+from core.checklist_links import PATH, engine_for, find_link
 from core.config import Settings
 from core.conversation import read_conversation
 from core.events_table import stored_events
 from knowledge_base.store import KnowledgeBase, KnowledgeBaseUnavailable
 
-ROUTE = "/huskeliste/{token:.*}"
+ROUTE = PATH + "{token:.*}"
 
 
 def _headers(nonce: str) -> dict:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sanic import response
 
-from bot.server.channels.rules import TOO_LONG_TEXT, check_message, check_sender, too_long
+from bot.server.channels.rules import check_message, check_sender, too_long, too_long_text
 
 REST_WEBHOOK = "/webhooks/rest/webhook"
 
@@ -29,5 +29,5 @@ def add_rest_rules(app) -> None:
         if refusal:
             return response.json({"error": refusal.reason}, status=400)
         if too_long(body.get("message")):
-            return response.json([{"recipient_id": body["sender"], "text": TOO_LONG_TEXT}])
+            return response.json([{"recipient_id": body["sender"], "text": too_long_text()}])
         return None

@@ -13,14 +13,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.replies import text as bot_text
+
 MAX_SENDER_LENGTH = 128
 MAX_MESSAGE_LENGTH = 5000
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-TOO_LONG_TEXT = (
-    f"Din besked er for lang til, at jeg kan læse den (over {MAX_MESSAGE_LENGTH} tegn). Skriv gerne dit "
-    "spørgsmål kortere – et par linjer om jeres situation og selve spørgsmålet er nok."
-)
+
+def too_long_text() -> str:
+    """The Danish request for a shorter question (core/texts.yml)."""
+    return bot_text("too_long", limit=MAX_MESSAGE_LENGTH)
 
 
 @dataclass(frozen=True)

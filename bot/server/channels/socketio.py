@@ -41,7 +41,7 @@ import uuid
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 
-from bot.server.channels.rules import TOO_LONG_TEXT, check_message, check_sender, too_long
+from bot.server.channels.rules import check_message, check_sender, too_long, too_long_text
 from core.config import load_settings
 from core.events_table import RetentionError, erase
 
@@ -113,7 +113,7 @@ class PersistentSocketIOInput(SocketIOInput):
             if refusal or too_long(data.get("message")):
                 # the rules of the REST webhook (bot/server/channels/rules.py); socket.io has no status code,
                 # so the reason is said in the chat, and nothing reaches Rasa
-                text = refusal.reason if refusal else TOO_LONG_TEXT
+                text = refusal.reason if refusal else too_long_text()
                 await sio.emit(self.bot_message_evt, {"text": text}, room=sid, namespace=self.namespace)
                 return
             metadata = data.get(self.metadata_key) or {}

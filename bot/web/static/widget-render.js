@@ -566,5 +566,5 @@
     };
   }
 
-  ns.render = { TEXT: TEXT, create: create, safeUrl: safeUrl };
+  ns.render = { TEXT: TEXT, create: create };
 })(window.Forlobsguiden = window.Forlobsguiden || {});
