@@ -165,8 +165,8 @@ class Matcher:
         from sklearn.svm import LinearSVC
 
         # one binary SVM per class, each balanced (a question entry has a handful of asks against thousands
-        # of others), fitted on both cores; on the older held-out set 0.967 against 0.913 for LinearSVC's
-        # own multi-class balancing, in 2.8 s (benchmarks/results/nlu.md)
+        # of others), fitted on both cores; better than LinearSVC's own multi-class balancing
+        # (benchmarks/results/nlu.md)
         return OneVsRestClassifier(LinearSVC(C=1.0, class_weight="balanced", max_iter=5000), n_jobs=2)
 
     @classmethod

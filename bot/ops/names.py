@@ -4,9 +4,9 @@ Run with the KB build (the Makefile's `var/kb.version` recipe, before `python -m
 `python -m bot.ops.names [--fresh]`.
 
 - Person names come from the `names-dataset` package (first and last names seen on Facebook, by country).
-  `NameDataset()` takes ~2.2 GB and ~12 s (one table at a time here: ~1.4 GB peak), so it is read here, once,
-  and never in a running server: the Danish part is copied into the lexicon (~600 kB), and later builds
-  reuse that copy while the installed packages are the same (then the build takes about a second).
+  `NameDataset()` takes gigabytes and seconds (one table at a time here), so it is read here, once, and
+  never in a running server: the part kept is copied into the lexicon, and later builds reuse that copy
+  while the installed packages are the same.
   Its country shares list only a name's top ten countries, so "Karl", "Emma" or "Noah" carry no DK mark;
   first names are therefore also taken from the countries whose names Danish families often carry (the
   Nordic neighbours, the English and German names popular in Denmark, and the largest groups of immigrants
@@ -251,7 +251,7 @@ def build(content_dir: Path, out: Path) -> dict:
             previous = json.loads(out.read_text(encoding="utf-8"))
         except ValueError:
             previous = None
-    # the expensive parts (names-dataset: ~1.4 GB, ~15 s; spaCy's tables: ~5 s) depend only on the packages
+    # the expensive parts (names-dataset, spaCy's tables) depend only on the installed packages
     reused = bool(previous and previous.get("format") == FORMAT and previous.get("source") == source)
     if reused:
         names = {"first": previous["first"], "last": previous["last"]}
@@ -263,7 +263,7 @@ def build(content_dir: Path, out: Path) -> dict:
         words, stop = danish_words()
         # only the words that are also names: that is all the redaction asks about
         common = {w for w in words if w in names["first"] or w in names["last"]}
-    proper = uninflected(common - stop)  # ~1 s: the lemma table only
+    proper = uninflected(common - stop)  # the lemma table only
     protected = protected_terms(load_content(content_dir), names["first"], stop)
     lexicon = {
         "format": FORMAT,

@@ -9,7 +9,7 @@ conversation at once and store them out of order. Configured in endpoints.yml as
 `redis://[user:password@]host:port/db` (`rediss://` for TLS) or empty (Rasa's in-memory lock store).
 
 Rasa's own RedisLockStore reads, changes and writes back a JSON lock in separate calls: seven blocking
-round trips per message on the event loop (7 % of the Rasa server's time under load, py-spy), and two
+round trips per message on the event loop, and two
 replicas issuing tickets for one conversation at the same moment can overwrite each other's ticket. Here
 each step is one Lua script that Redis runs atomically: take a ticket (and learn whether it is being
 served), check again while waiting, give it back: two round trips per message when nobody waits. The

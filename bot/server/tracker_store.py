@@ -1,8 +1,8 @@
 """The tracker store configured in endpoints.yml: Rasa's SQL tracker store with redaction (core/redaction.py),
 made cheaper per message and kept off the event loop.
 
-Profiling the Rasa server under load (py-spy, 10 concurrent conversations on PostgreSQL) put 25 % of its
-CPU in SQLAlchemy's ORM, all of it inside Rasa's SQLTrackerStore: each message loads every event of the
+Under load, a large part of the Rasa server's CPU was SQLAlchemy's ORM inside Rasa's SQLTrackerStore
+(profile: benchmarks/results/load.md): each message loads every event of the
 conversation as an ORM object and writes each new event with its own INSERT through the unit of work. And
 Rasa runs those queries synchronously on its single event loop, so every other conversation waits for
 PostgreSQL's round trips and commits. Here the same queries are plain SQLAlchemy Core statements (one
@@ -17,7 +17,7 @@ pooled connections are dead; a read or write that finds its connection gone is r
 answered normally; only a failed commit is not repeated, as it may have been stored. A PostgreSQL server
 that does not answer fails a connection after CONNECT_TIMEOUT seconds.
 
-Cache (issue 19): reading every event of the conversation for each message made a message's cost grow with
+Cache: reading every event of the conversation for each message made a message's cost grow with
 the conversation. The process keeps the stored rows (the `data` text exactly as read, so a served tracker is
 what a fresh load would give: redacted, never the in-memory tracker that was saved) of the latest session
 of up to TRACKER_CACHE_SIZE recently used conversations, with the highest row id read. A retrieve then
