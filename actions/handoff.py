@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import slots
 from actions.base import KnowledgeAction
 from core.config import deployment_overrides
-from core.redaction import redact
+from core.redaction import quoted
 from core.replies import payload
 from core.replies import text as bot_text
 from knowledge_base.store import KnowledgeBase
@@ -34,7 +34,6 @@ NOT_QUESTIONS = {
     "request_checklist",
     "request_human",
 }
-MAX_QUOTED = 1500  # characters of one message passed on; a colleague needs the question, not a whole story
 
 
 def handoff_message(
@@ -61,8 +60,7 @@ def _typed(event: dict) -> str | None:
     text = event.get("text")
     if not isinstance(text, str) or not text.strip() or text.lstrip().startswith("/"):
         return None
-    text = redact(" ".join(text.split()))[0]
-    return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 1].rstrip() + "…"
+    return quoted(text)
 
 
 def _intent(event: dict) -> str | None:

@@ -49,7 +49,7 @@ def phase_note(kb: KnowledgeBase, topic: dict, life_phase: str | None) -> str | 
     note = (topic.get("phase_notes") or {}).get(life_phase) if life_phase else None
     if not note:
         return None
-    phase = next((p for p in kb.life_phases() if p["id"] == life_phase), {"name": life_phase})
+    phase = kb.life_phase_by_id(life_phase) or {"name": life_phase}
     return bot_text("phase_note", phase=phase["name"], note=note.strip())
 
 
@@ -148,7 +148,7 @@ def overview_message(
 ) -> dict:
     """The general "hvad kan vi få af hjælp?": the entries that matter most in the family's life phase, as
     buttons; without a known age, the starter topics and a request for the child's age."""
-    phase = next((p for p in kb.life_phases() if p["id"] == life_phase), None) if life_phase else None
+    phase = kb.life_phase_by_id(life_phase) if life_phase else None
     topic_ids = [t for t in (phase or {}).get("topics") or starter_topics if kb.topic(t)][
         :MAX_OVERVIEW_TOPICS
     ]

@@ -1126,6 +1126,15 @@ def redact(text: str, lexicon: Lexicon | None = None) -> tuple[str, set[str]]:
     return text, {kind for _, _, kind in spans}
 
 
+QUOTED_LIMIT = 1500  # characters of one quoted message: a colleague needs the question, not a whole story
+
+
+def quoted(text: str, limit: int = QUOTED_LIMIT) -> str:
+    """What a user typed, as passed on to someone else: one line, redacted, cut to `limit` characters."""
+    text = redact(" ".join(text.split()))[0]
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 # Event fields that hold names of Rasa's own things (actions, slots, intents, entities), never user text
 IDENTIFIER_KEYS = frozenset({"event", "name", "message_id", "input_channel", "policy", "entity", "extractor"})
 

@@ -258,15 +258,11 @@ class KnowledgeBase:
         adult = any(MIN_ADULT_AGE <= int(age) <= 120 for age in STATED_AGE.findall(folded))
         return adult or _any(self._outside_signals, folded)
 
-    def organisation_named(self, text: str) -> str | None:
-        """The organisation the text names (name, full name, alias or a short form of them, as whole words),
-        or None. A short form two organisations share ("Center for Sjældne Sygdomme") names the one whose
-        place the text also names ("… på Rigshospitalet"), else neither."""
-        mention = self.organisation_mention(text)
-        return mention[0] if mention else None
-
     def organisation_mention(self, text: str) -> tuple[str, int] | None:
-        """As `organisation_named`, with the number of words before the name ("kan VISO …": 1)."""
+        """The organisation the text names (name, full name, alias or a short form of them, as whole words)
+        and the number of words before the name ("kan VISO …": 1), or None. A short form two organisations
+        share ("Center for Sjældne Sygdomme") names the one whose place the text also names ("… på
+        Rigshospitalet"), else neither."""
         key = _word_key(POSSESSIVE.sub("", text or ""))  # "VISO's rolle" names VISO
         for name, candidates in self._organisation_names:
             at = key.find(f" {name} ")
@@ -371,6 +367,9 @@ class KnowledgeBase:
 
     def life_phase(self, age: int) -> dict | None:
         return next((p for p in self._phases if p["min_age"] <= age <= p["max_age"]), None)
+
+    def life_phase_by_id(self, phase_id: object) -> dict | None:
+        return next((p for p in self._phases if p["id"] == phase_id), None)
 
     def glossary(self, entry_id: str) -> dict | None:
         return self._glossary.get(entry_id)

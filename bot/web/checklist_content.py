@@ -132,7 +132,7 @@ def build_checklist(kb: KnowledgeBase, conversation: Conversation) -> Checklist:
     slots = conversation.slots
     audience = slots.get("role") if slots.get("role") in AUDIENCES else DEFAULT_AUDIENCE
     age = slots.get("age")
-    phase = next((p["name"] for p in kb.life_phases() if p["id"] == slots.get("life_phase")), None)
+    phase = (kb.life_phase_by_id(slots.get("life_phase")) or {}).get("name")
     diagnosis = kb.diagnosis(str(slots["diagnosis"])) if slots.get("diagnosis") else None
     topics = [item for item in (topic_item(kb, t) for t in conversation.topics) if item]
     found = [o for o in (kb.organisation(i) for i in conversation.organisations) if o]

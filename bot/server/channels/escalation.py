@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from core.config import EscalationSettings
-from core.redaction import redact
+from core.redaction import QUOTED_LIMIT, quoted
 from core.replies import text as bot_text
-
-MAX_FIELD = 1500  # characters of one field posted; the action cuts too, this guards other senders
 
 
 class Outcome(Enum):
@@ -61,12 +59,11 @@ def _plain(value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
     text = " ".join(value.split())
-    return text if len(text) <= MAX_FIELD else text[: MAX_FIELD - 1].rstrip() + "…"
+    return text if len(text) <= QUOTED_LIMIT else text[: QUOTED_LIMIT - 1].rstrip() + "…"
 
 
 def _typed(value: object) -> str | None:
-    text = _plain(value)
-    return redact(text)[0] if text else None
+    return quoted(value) if isinstance(value, str) and value.strip() else None
 
 
 def requested(message: dict) -> Escalation | None:
