@@ -36,12 +36,9 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def answers(self) -> bool:
-        import redis
+        from bot.ops.cluster import redis_answers
 
-        try:
-            return bool(redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1).ping())
-        except (redis.RedisError, OSError):
-            return False
+        return redis_answers(self.url)
 
     def start(self) -> "PrivateRedis":
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -137,12 +134,7 @@ class PrivatePostgres:
         self.running = False
 
     def create_database(self, name: str) -> str:
-        from sqlalchemy import create_engine, text
+        from bot.ops.cluster import ensure_database
 
-        engine = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-        finally:
-            engine.dispose()
+        ensure_database(self.url(name))
         return self.url(name)
