@@ -41,6 +41,27 @@ MAPPING_FILES = (
 PLAIN_LISTS = ("off_topic",)  # lists of strings, not entries with ids
 
 
+def diagnosis_spellings(diagnosis: dict) -> list[str]:
+    """Every way the content writes a diagnosis: its name, synonyms and known misspellings."""
+    forms = [
+        diagnosis.get("name"),
+        *(diagnosis.get("synonyms") or []),
+        *(diagnosis.get("misspellings") or []),
+    ]
+    return [str(form) for form in forms if form]
+
+
+def municipality_spellings(municipality: dict) -> list[str]:
+    """A municipality's name and its variants ("Københavns Kommune", "Kbh")."""
+    return [str(form) for form in [municipality.get("name"), *(municipality.get("variants") or [])] if form]
+
+
+def organisation_spellings(organisation: dict) -> list[str]:
+    """An organisation's name, full name and aliases."""
+    forms = [organisation.get("name"), organisation.get("full_name"), *(organisation.get("aliases") or [])]
+    return [str(form) for form in forms if form]
+
+
 class ContentFileError(ValueError):
     """A content file is missing or is not valid YAML."""
 

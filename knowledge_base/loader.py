@@ -16,7 +16,13 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 
 from knowledge_base import models as m
-from knowledge_base.content import AUDIENCES, Content, load_content
+from knowledge_base.content import (
+    AUDIENCES,
+    Content,
+    diagnosis_spellings,
+    load_content,
+    municipality_spellings,
+)
 from knowledge_base.matcher import DOMAIN_ONLY, NEUTRAL, OFF, OVERVIEW, QUESTION_PREFIX, TOPIC_PREFIX, Matcher
 from knowledge_base.schema import PROFESSIONS, ensure_valid
 from knowledge_base.text import generalise, name_key
@@ -105,13 +111,8 @@ def _rows(content: Content) -> list:
                 data=_plain(diagnosis),
             )
         )
-        for form in [
-            diagnosis["name"],
-            diagnosis["id"],
-            *(diagnosis.get("synonyms") or []),
-            *(diagnosis.get("misspellings") or []),
-        ]:
-            names.setdefault(name_key(str(form)), diagnosis["id"])
+        for form in [*diagnosis_spellings(diagnosis), diagnosis["id"]]:
+            names.setdefault(name_key(form), diagnosis["id"])
     rows.extend(m.DiagnosisName(name=k, diagnosis_id=v) for k, v in names.items() if k)
     places = content.municipalities
     for region in places["regions"]:
@@ -130,8 +131,8 @@ def _rows(content: Content) -> list:
     place_names: dict[str, str] = {}
     for municipality in places["municipalities"]:
         rows.append(m.Municipality(name=municipality["name"], region=municipality["region"]))
-        for form in [municipality["name"], *(municipality.get("variants") or [])]:
-            place_names.setdefault(name_key(str(form)), municipality["name"])
+        for form in municipality_spellings(municipality):
+            place_names.setdefault(name_key(form), municipality["name"])
     rows.extend(m.MunicipalityName(name=k, municipality=v) for k, v in place_names.items() if k)
     for entry in content.glossary:
         rows.append(
@@ -211,11 +212,7 @@ def role_examples(content: Content) -> list[tuple[str, str]]:
 
 def diagnosis_names(content: Content) -> set[str]:
     """Every spelling of every diagnosis, as name keys."""
-    return {
-        name_key(str(form))
-        for d in content.diagnoses
-        for form in [d["name"], d["id"], *(d.get("synonyms") or []), *(d.get("misspellings") or [])]
-    }
+    return {name_key(form) for d in content.diagnoses for form in [*diagnosis_spellings(d), d["id"]]}
 
 
 def build_database(content_dir: Path | str, url: str, today: dt.date | None = None) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from knowledge_base import models as m
-from knowledge_base.content import DEFAULT_AUDIENCE
+from knowledge_base.content import DEFAULT_AUDIENCE, organisation_spellings
 from knowledge_base.loader import make_engine
 from knowledge_base.matcher import Match, Matcher
 from knowledge_base.text import (
@@ -54,7 +54,7 @@ def _organisation_names(organisations: dict) -> list[tuple[str, dict[str, set[st
     after the short form ("Rigshospitalet", "Aarhus", "Skejby")."""
     names: dict[str, dict[str, set[str]]] = {}
     for oid, org in organisations.items():
-        for full in filter(None, [org["name"], org.get("full_name"), *(org.get("aliases") or [])]):
+        for full in organisation_spellings(org):
             parts = NAME_PARTS.split(full.replace(")", ""))
             places = {w for p in parts[1:] for w in _word_key(p).split() if len(w) >= 6}
             variants = {full, parts[0]}

@@ -36,6 +36,7 @@ from importlib import metadata
 from pathlib import Path
 
 from core.redaction import lexicon_path
+from knowledge_base.content import diagnosis_spellings, municipality_spellings, organisation_spellings
 
 FORMAT = (
     3  # raise when what is extracted changes (countries, filters): the next build reads the packages again
@@ -188,29 +189,18 @@ def protected_terms(content, first_names=frozenset(), stop_words=frozenset()) ->
 
     heads: Counter = Counter()
     for diagnosis in content.diagnoses:
-        for text in [
-            diagnosis.get("name"),
-            *(diagnosis.get("synonyms") or []),
-            *(diagnosis.get("misspellings") or []),
-        ]:
-            if text:
-                add(text)
-                words = _words(str(text))
-                if len(words) >= 2:
-                    heads[words[-1]] += 1
+        for text in diagnosis_spellings(diagnosis):
+            add(text)
+            words = _words(text)
+            if len(words) >= 2:
+                heads[words[-1]] += 1
     for organisation in content.organisations:
-        for text in [
-            organisation.get("name"),
-            organisation.get("full_name"),
-            *(organisation.get("aliases") or []),
-        ]:
-            if text:
-                add(text)
+        for text in organisation_spellings(organisation):
+            add(text)
     municipalities = content.municipalities or {}
     for municipality in municipalities.get("municipalities") or []:
-        for text in [municipality.get("name"), *(municipality.get("variants") or [])]:
-            if text:
-                add(text)
+        for text in municipality_spellings(municipality):
+            add(text)
     for region in municipalities.get("regions") or []:
         if region.get("name"):
             add(region["name"])
