@@ -851,7 +851,7 @@ class _NameFinder:
         tokens = self.tokens
         return (
             i + 2 < len(tokens)
-            and self.tokens[i - 1].sentence_start
+            and tokens[i - 1].sentence_start
             and self.listed(tokens[i].key)
             and tokens[i].key not in self.lexicon.stop
             and tokens[i + 1].key in MODALS | PERSON_VERBS
@@ -1129,10 +1129,14 @@ def redact(text: str, lexicon: Lexicon | None = None) -> tuple[str, set[str]]:
 QUOTED_LIMIT = 1500  # characters of one quoted message: a colleague needs the question, not a whole story
 
 
+def shortened(text: str, limit: int = QUOTED_LIMIT) -> str:
+    """The text cut to `limit` characters, an ellipsis marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def quoted(text: str, limit: int = QUOTED_LIMIT) -> str:
     """What a user typed, as passed on to someone else: one line, redacted, cut to `limit` characters."""
-    text = redact(" ".join(text.split()))[0]
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return shortened(redact(" ".join(text.split()))[0], limit)
 
 
 # Event fields that hold names of Rasa's own things (actions, slots, intents, entities), never user text

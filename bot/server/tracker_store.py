@@ -167,16 +167,17 @@ class ConversationStore(RedactingSQLTrackerStore):
         super().__init__(*args, **kwargs)
         self._recent = _Recent(load_settings().tracker_cache_size)
         url = self.engine.url
+        sqlite = url.get_backend_name() == "sqlite"
         if is_postgresql_url(url):
             options = create_engine_kwargs(url)
             options.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT)
-        elif url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        elif sqlite and url.database not in (None, "", ":memory:"):
             options = {"poolclass": sa.pool.QueuePool, "connect_args": {"check_same_thread": False}}
         else:
             return
         self.engine.dispose()
         self.engine = sa.create_engine(url, **options)
-        if url.get_backend_name() == "sqlite":
+        if sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from core.config import EscalationSettings
-from core.redaction import QUOTED_LIMIT, quoted
+from core.redaction import quoted, shortened
 from core.replies import text as bot_text
 
 
@@ -58,8 +58,7 @@ class Escalation:
 def _plain(value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
-    text = " ".join(value.split())
-    return text if len(text) <= QUOTED_LIMIT else text[: QUOTED_LIMIT - 1].rstrip() + "…"
+    return shortened(" ".join(value.split()))
 
 
 def _typed(value: object) -> str | None:
