@@ -1,5 +1,5 @@
 """Understanding, end to end through the REST webhook: the independent evaluation set
-(tests/data/independent.yml and independent_new_topics.yml: right answer, role, region, out-of-domain
+(tests/data/independent.yml, independent_new_topics.yml and independent_d.yml: right answer, role, region, out-of-domain
 rejection), the older held-out and off-topic sets scored the same way, entity accuracy, the matcher's time per
 message and one-message REST latency.
 

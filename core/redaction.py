@@ -58,11 +58,14 @@ names below the municipality).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -1143,10 +1146,45 @@ def quoted(text: str, limit: int = QUOTED_LIMIT) -> str:
 IDENTIFIER_KEYS = frozenset({"event", "name", "message_id", "input_channel", "policy", "entity", "extractor"})
 
 
+class _RedactedCache:
+    """Redacted strings by a digest of the original, for the tracker store: the assistant's own replies
+    are the same in every conversation and a user's text is stored twice (the event and its parse data),
+    so most strings of a turn were redacted before. Only the digest and the redacted text are kept, never
+    what was typed. Emptied when the name list is reloaded."""
+
+    SIZE = 4096
+
+    def __init__(self) -> None:
+        self.lexicon: Lexicon | None = None
+        self.entries: OrderedDict[bytes, str] = OrderedDict()
+        self.lock = threading.Lock()  # the tracker store writes from a thread pool
+
+    def redacted(self, text: str) -> str:
+        lexicon = default_lexicon()
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        with self.lock:
+            if lexicon is not self.lexicon:
+                self.lexicon, self.entries = lexicon, OrderedDict()
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+                return found
+        found = redact(text, lexicon)[0]
+        with self.lock:
+            if lexicon is self.lexicon:
+                self.entries[key] = found
+                if len(self.entries) > self.SIZE:
+                    self.entries.popitem(last=False)
+        return found
+
+
+_stored = _RedactedCache()
+
+
 def redact_value(value: Any) -> Any:
     """Every string inside a JSON-like value redacted (event dicts: text, parse_data, entities, slots)."""
     if isinstance(value, str):
-        return redact(value)[0]
+        return _stored.redacted(value)
     if isinstance(value, dict):
         return {
             k: v if k in IDENTIFIER_KEYS and isinstance(v, str) else redact_value(v) for k, v in value.items()

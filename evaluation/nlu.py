@@ -16,7 +16,7 @@ from core.config import ROOT
 DATA = ROOT / "tests" / "data"
 
 
-INDEPENDENT_FILES = ("independent.yml", "independent_new_topics.yml")
+INDEPENDENT_FILES = ("independent.yml", "independent_new_topics.yml", "independent_d.yml")
 
 
 TOKEN = "benchmark"

@@ -50,6 +50,25 @@ def test_nested_event_values_are_redacted():
     assert redacted["timestamp"] == 1.0
 
 
+def test_stored_strings_are_redacted_the_same_from_the_cache_and_the_cache_holds_no_typed_text():
+    from core import redaction
+
+    typed = "min søn Mads Jensen bor på Vestergade 12 i Aalborg, cpr 120385-1234"
+    reply = "Her er det, du kan gøre, når kommunen siger nej. " * 20
+    event = {"event": "user", "text": typed, "parse_data": {"text": typed}}
+    first, again = redact_value(event), redact_value({**event, "data": {"reply": reply}})
+    assert first["text"] == again["text"] == first["parse_data"]["text"] == redact(typed)[0]
+    assert "Mads" not in first["text"] and "Vestergade" not in first["text"] and "120385" not in first["text"]
+    assert again["data"]["reply"] == redact(reply)[0]
+    cached = redaction._stored.entries
+    assert redact(typed)[0] in cached.values()
+    assert all(isinstance(key, bytes) and len(key) == 16 for key in cached)
+    assert not any("Mads" in value or "120385" in value for value in cached.values())
+    redaction._stored.lexicon = None  # as after a rebuilt name list: nothing cached survives
+    redact_value("ny tekst")
+    assert list(redaction._stored.entries.values()) == ["ny tekst"]
+
+
 # -- names and street addresses ------------------------------------------------------------------------
 from pathlib import Path  # noqa: E402
 
