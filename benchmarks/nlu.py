@@ -1,6 +1,6 @@
-"""Understanding, end to end through the REST webhook: the independent evaluation set
-(tests/data/independent.yml, independent_new_topics.yml and independent_d.yml: right answer, role, region, out-of-domain
-rejection), the older held-out and off-topic sets scored the same way, entity accuracy, the matcher's time per
+"""Understanding, end to end through the REST webhook: the independent evaluation sets
+(tests/data/independent.yml, independent_new_topics.yml and independent_d.yml: right answer, role, region,
+out-of-domain rejection), the older held-out and off-topic sets scored the same way, entity accuracy, the matcher's time per
 message and one-message REST latency.
 
 Run: `python -m benchmarks.nlu [--errors] [--only independent|older|dev] [--cross-validation]` (the 5-fold
