@@ -1,7 +1,7 @@
 """Understanding, end to end through the REST webhook: the independent evaluation sets
 (tests/data/independent.yml, independent_new_topics.yml and independent_d.yml: right answer, role, region,
-out-of-domain rejection), the older held-out and off-topic sets scored the same way, entity accuracy, the matcher's time per
-message and one-message REST latency.
+out-of-domain rejection), the older held-out and off-topic sets scored the same way, entity accuracy, the
+matcher's time per message and one-message REST latency.
 
 Run: `python -m benchmarks.nlu [--errors] [--only independent|older|dev] [--cross-validation]` (the 5-fold
 cross-validation of Rasa's intents retrains five times). Starts its own action and Rasa servers on free
