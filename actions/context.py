@@ -135,6 +135,7 @@ def tells_situation(kb: KnowledgeBase, tracker: Tracker) -> bool:
 FRAMING = frozenset(
     terms(
         "hej hejsa goddag søn datter barn børn dreng pige baby tvilling bror søster "
+        "mor far forælder forældre mormor farmor "
         "år uge måned dag gammel gamle bo bor boede hedde"
     )
 )
