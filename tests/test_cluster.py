@@ -19,8 +19,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -37,7 +35,6 @@ from evaluation.load_client import (
     summarise,
     verify_tracker,
 )
-from evaluation.nlu import DATA, examples
 from evaluation.services import PrivateRedis
 from tests.conftest import POSTGRES_URL, free_port, postgres_available, require_service
 
@@ -266,41 +263,6 @@ def test_a_killed_replica_costs_no_message(cluster):
     assert [(r.status, r.error) for r in replies if r.status != 200 or not r.messages] == []
     check = verify_tracker(cluster.database_url, replies, "kill")
     assert check["messages"] == 60 and check["problems"] == []
-
-
-SAME_PREDICTIONS = """
-import asyncio, json, sys
-from rasa.core.agent import load_agent
-from rasa.utils.tensorflow.models import RasaModel
-from bot.server.speedups import load_by_inference
-
-async def predictions():
-    agent = await load_agent(model_path=sys.argv[1])
-    parsed = [await agent.parse_message(text) for text in json.loads(sys.argv[2])]
-    return [[(i["name"], round(i["confidence"], 5)) for i in p["intent_ranking"]]
-            + [(e["entity"], e["value"], e["extractor"]) for e in p["entities"]] for p in parsed]
-
-rasa_own = asyncio.run(predictions())
-RasaModel.load = load_by_inference(RasaModel.load.__func__)
-print(json.dumps({"rasa": rasa_own, "ours": asyncio.run(predictions())}))
-"""
-
-
-def test_the_model_loaded_without_a_training_step_predicts_the_same(trained_model):
-    from core.config import ROOT, load_settings, rasa_environment
-
-    texts = [text for text, _ in examples(DATA / "nlu_holdout.yml")[::5]]
-    done = subprocess.run(
-        [sys.executable, "-c", SAME_PREDICTIONS, str(trained_model), json.dumps(texts)],
-        cwd=ROOT,
-        env=rasa_environment(load_settings()),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert len(result["rasa"]) == len(texts) and result["ours"] == result["rasa"]
 
 
 # -- the two stores on their own (no Rasa server) ------------------------------------------------------

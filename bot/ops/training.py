@@ -1,9 +1,10 @@
 """Training: one fixed model file, retrained only when config, domain, data, the knowledge base's `asks`,
 the spaCy pipeline or our own NLU components changed.
 
-Rasa learns the act of asking (`ask_question`) from every `asks` line of the knowledge base, written to
-build/nlu/questions.yml before training (which topic a question is about is the KB matcher's job, so a KB
-edit is answered without retraining; retraining only sharpens the act). A fingerprint of the inputs is
+Rasa learns the act of asking (`ask_question`) from the `asks` lines of the knowledge base (those without a
+number or an entity word that data/nlu annotates), written to build/nlu/questions.yml before training (which
+topic a question is about is the KB matcher's job, so a KB edit is answered without retraining; retraining
+only sharpens the act). A fingerprint of the inputs is
 stored next to the model; an unchanged fingerprint skips training.
 """
 
@@ -35,19 +36,28 @@ def write_question_examples(settings: Settings) -> Path:
     from knowledge_base import load_content
 
     content = load_content(settings.content_dir)
-    known = set()
+    known, annotated = set(), set()
     for path in sorted((settings.root / "data" / "nlu").glob("*.yml")):
         for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
             for line in (block.get("examples") or "").splitlines():
                 if line.strip().startswith("- "):
                     known.add(ENTITY_MARKUP.sub(r"\1", line.strip()[2:]).strip().lower())
+                    annotated.update(m.group(1).lower() for m in ENTITY_MARKUP.finditer(line))
     asks = [
         *(a for t in content.topics for a in t.get("asks") or []),
         *(a for q in content.questions() for a in q.get("asks") or []),
         *(content.overview.get("asks") or []),
     ]
     lines = list(dict.fromkeys(" ".join(str(a).split()) for a in asks))
-    lines = [line for line in lines if line and line.lower() not in known]
+    # An ask is plain text: a number or a word that data/nlu annotates as an entity ("mor", "sagsbehandler")
+    # would teach the CRF that here it is none, so such asks teach Rasa nothing (the matcher still has them)
+    lines = [
+        line
+        for line in lines
+        if line
+        and line.lower() not in known
+        and not any(w.isdigit() or w in annotated for w in re.findall(r"\w+", line.lower()))
+    ]
     body = yaml.safe_dump(
         {
             "version": "3.1",

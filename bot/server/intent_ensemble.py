@@ -1,17 +1,15 @@
-"""Intent classifier that averages DIET's ranking with a linear support-vector machine on word and character
-n-grams.
+"""Intent classifier for the conversational act (ask a question, tell the situation, ask for a person …): a
+linear support-vector machine on its own tf-idf vocabularies (lemma unigrams and bigrams, and up to 20 000
+character n-grams with logarithmic term counts). Its decision values become probabilities by a softmax with a
+temperature, so that the FallbackClassifier can judge the confidence.
 
-Why: DIET and a linear model err on different utterances, so their averaged probabilities are right more often
-than either alone. The linear model has its own, larger vocabularies (tf-idf of lemma unigrams and bigrams and
-of up to 20 000 character n-grams, with logarithmic term counts): it needs them to be good, and DIET's epochs
-take twice as long on them. Its decision values become probabilities by a softmax with a temperature, so that
-the FallbackClassifier can judge the averaged confidence.
+It is the only intent classifier in config.yml: DIET beside it gave the same development-set results at
+several times the training and prediction cost (docs/decisions.md). When another classifier runs before it,
+its ranking is averaged with that one's (`diet_weight` is the other classifier's share).
 
-Usage in config.yml, after DIETClassifier (and the tokenizer that sets lemmas) and before
-FallbackClassifier:
+Usage in config.yml, after the tokenizer that sets lemmas and before FallbackClassifier:
 
     - name: bot.server.intent_ensemble.IntentEnsemble
-      diet_weight: 0.4     # share of DIET's confidence in the average; the rest is the linear model's
       temperature: 10      # softmax sharpness over the machine's decision values
 """
 

@@ -74,12 +74,6 @@ PATCHES = (
         lambda original: _speedups().cached_validate(original),
     ),
     Patch(
-        "rasa.utils.tensorflow.models:RasaModel.load",
-        ("model_file_name", "model_data_example", "predict_data_example", "finetune_mode", "args", "kwargs"),
-        "saved weights are restored by one inference pass instead of a training step (faster, smaller load)",
-        lambda original: _speedups().load_by_inference(original.__func__),
-    ),
-    Patch(
         "rasa.utils.endpoints:EndpointConfig.session",
         ("self",),
         "one kept-alive HTTP session per endpoint instead of a new connection per action-server call",

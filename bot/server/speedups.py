@@ -1,15 +1,9 @@
-"""Three performance fixes to Rasa's internals, installed by bot/server/patches.py (what they saved:
+"""Two performance fixes to Rasa's internals, installed by bot/server/patches.py (what they saved:
 benchmarks/results/load.md).
 
 - Rasa validates every action-server response with `jsonschema.validate`, which re-checks the (large,
   draft 2020-12) events schema against its meta-schema on every call. Here each schema is checked once and
   its validator re-used; the validation of every response itself still runs, with the same errors.
-- Loading the model took most of the start-up and of the server's memory: Rasa builds DIET's weights by
-  training it one step on an example (tracing TensorFlow's whole training graph, gradients of the CRF
-  included) and then overwrites them with the saved weights. Here the saved weights are restored as one
-  inference pass creates them (TensorFlow's restore-on-create), and the load fails if any weight of the
-  model is left unmatched. Same predictions (intents, confidences, entities; checked by a test), a faster
-  load and a smaller server.
 - Rasa opens a new HTTP session, and so a new TCP connection, for every call to the action server (two per
   message here). Each endpoint now keeps one session whose idle connections are re-used for a few seconds
   (less than the action server's own keep-alive, so Rasa never sends on a connection the server is
@@ -45,39 +39,6 @@ def cached_validate(original=jsonschema.validate):
             raise error
 
     return validate
-
-
-def load_by_inference(original):
-    """RasaModel.load without the training step, for prediction (`finetune_mode` keeps Rasa's way)."""
-
-    def load(
-        cls,
-        model_file_name,
-        model_data_example,
-        predict_data_example=None,
-        finetune_mode=False,
-        *args,
-        **kwargs,
-    ):
-        if finetune_mode or predict_data_example is None:
-            return original(
-                cls, model_file_name, model_data_example, predict_data_example, finetune_mode, *args, **kwargs
-            )
-        import tensorflow as tf
-        from rasa.utils.tensorflow.constants import LEARNING_RATE, RUN_EAGERLY
-
-        config = kwargs.get("config", {})
-        model = cls(*args, **kwargs)
-        model.compile(
-            optimizer=tf.keras.optimizers.Adam(config.get(LEARNING_RATE, 0.001)),
-            run_eagerly=config.get(RUN_EAGERLY),
-        )
-        restored = model.load_weights(model_file_name)
-        model.run_inference(predict_data_example)  # creates the weights; each takes its saved value
-        restored.assert_existing_objects_matched().expect_partial()  # the optimizer's state is not needed
-        return model
-
-    return classmethod(load)
 
 
 KEEP_ALIVE_SECONDS = 3  # Sanic, which runs the action server, closes idle connections after 5 s
