@@ -74,6 +74,12 @@ PATCHES = (
         lambda original: _speedups().cached_validate(original),
     ),
     Patch(
+        "rasa.shared.core.events:Event.resolve_by_type",
+        ("type_name", "default"),
+        "an event's class from a table built once (Rasa walked every Event subclass for every event read)",
+        lambda original: _speedups().cached_resolve_by_type(original),
+    ),
+    Patch(
         "rasa.utils.endpoints:EndpointConfig.session",
         ("self",),
         "one kept-alive HTTP session per endpoint instead of a new connection per action-server call",

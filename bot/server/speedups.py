@@ -1,9 +1,14 @@
-"""Two performance fixes to Rasa's internals, installed by bot/server/patches.py (what they saved:
+"""Three performance fixes to Rasa's internals, installed by bot/server/patches.py (what they saved:
 benchmarks/results/load.md).
 
 - Rasa validates every action-server response with `jsonschema.validate`, which re-checks the (large,
   draft 2020-12) events schema against its meta-schema on every call. Here each schema is checked once and
   its validator re-used; the validation of every response itself still runs, with the same errors.
+- Rasa finds an event's class by its type name (`Event.resolve_by_type`) by walking every subclass of
+  Event and checking each for abstractness, for every event it reads: the events of every action-server
+  response and of every tracker loaded. Here the table is built once and again only for a name it does not
+  hold (a subclass imported since); what it does not find goes to Rasa's own function, so "topic", a
+  default and the error for an unknown name are Rasa's.
 - Rasa opens a new HTTP session, and so a new TCP connection, for every call to the action server (two per
   message here). Each endpoint now keeps one session whose idle connections are re-used for a few seconds
   (less than the action server's own keep-alive, so Rasa never sends on a connection the server is
@@ -79,3 +84,26 @@ def shared_session(self):
         )
         self._shared_session = asyncio.get_running_loop(), made
     return _SharedSession(made)
+
+
+def cached_resolve_by_type(original):
+    """Event.resolve_by_type from a table of type name → first matching class, in Rasa's order."""
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    def table() -> dict:
+        found: dict = {}
+        for cls in all_subclasses(Event):
+            found.setdefault(cls.type_name, cls)  # Rasa returns the first match
+        return found
+
+    state = {"table": table()}
+
+    def resolve_by_type(type_name, default=None):
+        cls = state["table"].get(type_name)
+        if cls is None:
+            state["table"] = table()  # replaced whole, never changed in place: threads read it
+            cls = state["table"].get(type_name)
+        return cls if cls is not None else original(type_name, default)
+
+    return staticmethod(resolve_by_type)
