@@ -42,6 +42,7 @@ from actions.messages import (
 from actions.organisations import named_organisation_message, referral_message
 from actions.regions import region_message
 from core.conversation import read_conversation
+from core.redaction import without_personal_numbers
 from core.replies import payload
 from core.replies import text as bot_text
 from knowledge_base.content import DEFAULT_AUDIENCE
@@ -128,7 +129,7 @@ def best_match(kb: KnowledgeBase, parts: list[str]):
     """The first part the matcher is sure of, else the surest; with the part it was read from."""
     matches = []
     for part in parts:  # most specific first; the longer readings only when it is not sure
-        match = kb.match(part)
+        match = kb.match(without_personal_numbers(part))
         if match.topic and match.confidence >= ANSWER_CONFIDENCE:
             return part, match
         matches.append((part, match))
@@ -158,7 +159,7 @@ def follow_up_match(kb: KnowledgeBase, tracker: Tracker, asked: str, match):
     if match.topic and match.confidence >= ANSWER_CONFIDENCE:
         return match
     previous = previous_question(tracker)
-    combined = kb.match(f"{previous} {asked}") if previous else None
+    combined = kb.match(without_personal_numbers(f"{previous} {asked}")) if previous else None
     return combined if combined and combined.topic and combined.confidence >= ANSWER_CONFIDENCE else None
 
 
@@ -289,7 +290,7 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
     if only_tells(kb, tracker, text):
         # "jeg sidder på voksenhandicap i Silkeborg", "vores søn på 4 har fået en diagnose": the situation,
         # not yet a question. Said back, with the topic it seems to be about one button away.
-        match = kb.match(text)
+        match = kb.match(without_personal_numbers(text))
         ours = match.domain >= DOMAIN_MIN and bool(match.topic or match.overview)
         if kb.outside_domain(text) or not (ours or only_context(tracker) or tells_more_than_age(kb, tracker)):
             # "min far er 67 og skal have en trappelift", "vores pige på 8 er bange for mørke": an age is

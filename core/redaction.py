@@ -95,6 +95,7 @@ PLACEHOLDERS = {
 }
 # what is already a placeholder, or a link, is not read again
 SKIP = re.compile(r"\[[^\[\]]*fjernet\]|https?://\S+|www\.\S+")
+PLACEHOLDER_TEXT = re.compile(r"\[[^\[\]]*fjernet\]")
 
 # -- addresses ---------------------------------------------------------------------------------------
 _UPPER = "A-ZÆØÅÉÜÖÄ"
@@ -1085,9 +1086,8 @@ def _overlaps(span: tuple[int, int], taken: list[tuple[int, int, str]]) -> bool:
     return any(a < span[1] and span[0] < b for a, b, _ in taken)
 
 
-def personal_spans(text: str, lexicon: Lexicon | None = None) -> list[tuple[int, int, str]]:
-    """(start, end, kind) of everything to remove from `text`, in order; kind is "cpr", "email", "phone",
-    "address" or "name". The numbers first, so a name is never looked for inside them."""
+def _number_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of CPR numbers, e-mail addresses and phone numbers in `text`."""
     found: list[tuple[int, int, str]] = []
     for match in CPR.finditer(text):
         if _valid_date(match.group(1), match.group(2), match.group(3)):
@@ -1098,6 +1098,22 @@ def personal_spans(text: str, lexicon: Lexicon | None = None) -> list[tuple[int,
                 continue
             if not _overlaps(match.span(), found):
                 found.append((*match.span(), kind))
+    return found
+
+
+def without_personal_numbers(text: str) -> str:
+    """The text without CPR numbers, phone numbers, e-mail addresses and earlier placeholders: what a
+    message is about, for the KB's matcher (a number says nothing about the topic, but its digits and the
+    placeholders' words pull a question away from the domain)."""
+    for start, end, _ in sorted(_number_spans(text), reverse=True):
+        text = text[:start] + " " + text[end:]
+    return " ".join(PLACEHOLDER_TEXT.sub(" ", text).split())
+
+
+def personal_spans(text: str, lexicon: Lexicon | None = None) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of everything to remove from `text`, in order; kind is "cpr", "email", "phone",
+    "address" or "name". The numbers first, so a name is never looked for inside them."""
+    found = _number_spans(text)
     skipped = found + [(*m.span(), "skip") for m in SKIP.finditer(text)]
     lexicon = default_lexicon() if lexicon is None else lexicon
     patterns: list[tuple[re.Pattern[str], int | str]] = [(ADDRESS, 0), (ADDRESS_AFTER_CUE, "street")]

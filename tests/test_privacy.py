@@ -582,3 +582,12 @@ def test_checklist_link_tokens_are_random_and_say_nothing_about_the_conversation
     token = made[0].token
     assert find_link(engine, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
     engine.dispose()
+
+
+def test_the_matcher_reads_a_message_without_its_personal_numbers():
+    from core.redaction import without_personal_numbers
+
+    typed = "hvad er tabt arbejdsfortjeneste? far har CPR 120385-1234 og tlf. 22 33 44 55, mail a@b.dk"
+    assert without_personal_numbers(typed) == "hvad er tabt arbejdsfortjeneste? far har CPR og tlf. , mail"
+    stored = redact("min søn har CPR 120385-1234")[0]  # a later turn reads the stored, redacted text
+    assert without_personal_numbers(stored) == "min søn har CPR"
