@@ -125,11 +125,17 @@ def question_parts(text: str) -> list[str]:
     ]
 
 
+def about(kb: KnowledgeBase, text: str):
+    """The matcher's reading of what a message is about: without its personal numbers, which say nothing
+    about the topic but pull a question away from the domain."""
+    return kb.match(without_personal_numbers(text))
+
+
 def best_match(kb: KnowledgeBase, parts: list[str]):
     """The first part the matcher is sure of, else the surest; with the part it was read from."""
     matches = []
     for part in parts:  # most specific first; the longer readings only when it is not sure
-        match = kb.match(without_personal_numbers(part))
+        match = about(kb, part)
         if match.topic and match.confidence >= ANSWER_CONFIDENCE:
             return part, match
         matches.append((part, match))
@@ -159,7 +165,7 @@ def follow_up_match(kb: KnowledgeBase, tracker: Tracker, asked: str, match):
     if match.topic and match.confidence >= ANSWER_CONFIDENCE:
         return match
     previous = previous_question(tracker)
-    combined = kb.match(without_personal_numbers(f"{previous} {asked}")) if previous else None
+    combined = about(kb, f"{previous} {asked}") if previous else None
     return combined if combined and combined.topic and combined.confidence >= ANSWER_CONFIDENCE else None
 
 
@@ -290,7 +296,7 @@ async def respond_to_question(kb: KnowledgeBase, dispatcher: CollectingDispatche
     if only_tells(kb, tracker, text):
         # "jeg sidder på voksenhandicap i Silkeborg", "vores søn på 4 har fået en diagnose": the situation,
         # not yet a question. Said back, with the topic it seems to be about one button away.
-        match = kb.match(without_personal_numbers(text))
+        match = about(kb, text)
         ours = match.domain >= DOMAIN_MIN and bool(match.topic or match.overview)
         if kb.outside_domain(text) or not (ours or only_context(tracker) or tells_more_than_age(kb, tracker)):
             # "min far er 67 og skal have en trappelift", "vores pige på 8 er bange for mørke": an age is

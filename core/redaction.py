@@ -94,8 +94,8 @@ PLACEHOLDERS = {
     "name": "[navn fjernet]",
 }
 # what is already a placeholder, or a link, is not read again
-SKIP = re.compile(r"\[[^\[\]]*fjernet\]|https?://\S+|www\.\S+")
 PLACEHOLDER_TEXT = re.compile(r"\[[^\[\]]*fjernet\]")
+SKIP = re.compile(rf"{PLACEHOLDER_TEXT.pattern}|https?://\S+|www\.\S+")
 
 # -- addresses ---------------------------------------------------------------------------------------
 _UPPER = "A-ZÆØÅÉÜÖÄ"
