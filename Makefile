@@ -13,7 +13,7 @@ STAMP_KB := var/kb.version
 STAMP_MODEL := models/.trained
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run chat cluster test test-fast lint format system-deps kb kb-validate kb-search kb-show train benchmark purge clean
+.PHONY: help setup run chat cluster test test-fast lint format system-deps kb kb-validate kb-overlaps kb-search kb-show train benchmark purge clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -89,6 +89,9 @@ kb-validate: $(STAMP_VENV) ## Validate the knowledge-base YAML without building
 	$(PY) -m bot kb validate
 
 kb: $(STAMP_KB) ## Validate and rebuild the knowledge-base database
+
+kb-overlaps: $(STAMP_VENV) ## Asks that read like another topic's (about a minute): move them or leave them out
+	$(PY) -m bot kb overlaps
 
 kb-search: $(STAMP_KB) ## What the matcher makes of a question: make kb-search Q="hvad er aflastning"
 	$(PY) -m bot kb search "$(Q)"

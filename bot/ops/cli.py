@@ -33,6 +33,20 @@ def _kb(args, settings) -> int:
             marker.write_text(version + "\n")
             print(f"Vidensbasen er bygget: version {version}")
             return 0
+        if args.kb_command == "overlaps":
+            from collections import Counter
+
+            from knowledge_base.overlaps import overlapping_asks
+
+            overlaps = overlapping_asks(load_content(settings.content_dir))
+            for o in sorted(overlaps, key=lambda o: (o.topic, o.reads_as, o.text)):
+                print(f"{o.topic} → {o.reads_as}: {o.text}")
+            pairs = Counter((o.topic, o.reads_as) for o in overlaps).most_common(10)
+            print(
+                f"{len(overlaps)} asks læses som et andet emnes. Flest: "
+                + ", ".join(f"{a} → {b} ({n})" for (a, b), n in pairs)
+            )
+            return 0
         kb = KnowledgeBase.from_url(settings.kb_database_url)
         if args.kb_command == "search":  # what the assistant's matcher makes of a question
             match = kb.match(" ".join(args.query))
@@ -162,6 +176,7 @@ def parser() -> argparse.ArgumentParser:
     kb = commands.add_parser("kb", help="the knowledge base").add_subparsers(dest="kb_command", required=True)
     kb.add_parser("validate", help="check the YAML content")
     kb.add_parser("build", help="validate and rebuild the database atomically")
+    kb.add_parser("overlaps", help="asks that read like another topic's (move or drop them)")
     search = kb.add_parser("search", help="what the matcher makes of a question")
     search.add_argument("query", nargs="+")
     search.add_argument("--limit", type=int, default=5)
