@@ -5,7 +5,11 @@ from knowledge_base.overlaps import misplaced
 
 SUBJECTS = {
     "topic:klage": ["klage over afgørelsen", "klagefrist på afslaget", "klage til ankestyrelsen over afslag"],
-    "topic:sagsbehandling": ["aktindsigt i sagen", "aktindsigt i journalen", "bede om aktindsigt i sagens akter"],
+    "topic:sagsbehandling": [
+        "aktindsigt i sagen",
+        "aktindsigt i journalen",
+        "bede om aktindsigt i sagens akter",
+    ],
 }
 
 
