@@ -46,7 +46,7 @@ DOMAIN_ONLY = "domain"  # in the domain, but no answer of its own: teaches only 
 NEUTRAL = "neutral"  # the role classifier's class for messages in no one's particular voice
 TOPIC_PREFIX = "topic:"
 QUESTION_PREFIX = "question:"
-TEMPERATURES = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0, 25.0, 32.0, 40.0, 50.0)
+TEMPERATURES = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 13.0, 16.0, 20.0)
 CALIBRATION_FOLDS = 3
 # The topic head is regularised harder than the question head: with C = 0.1 it leans on what many asks of a
 # topic share instead of the wording of single asks, and picked the right topic more often for messages

@@ -8,6 +8,7 @@ confusions between neighbouring topics (benchmarks/results/nlu.md)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,18 +24,13 @@ class Overlap:
     reads_as: str  # where the other asks put it
 
 
-def _group(label: str) -> str:
-    return Matcher._topic(label) or label
-
-
 def misplaced(examples: Sequence[tuple[str, str]], folds: int = 5, seed: int = 1) -> list[Overlap]:
     """The examples (text, matcher label) whose topic, predicted from the other folds, is not their own."""
     from joblib import parallel_backend
     from sklearn.model_selection import StratifiedKFold
 
-    items = [(t, _group(label)) for t, label in examples if label != DOMAIN_ONLY]
-    labels = [label for _, label in items]
-    counts = {label: labels.count(label) for label in labels}
+    items = [(t, Matcher._topic(label) or label) for t, label in examples if label != DOMAIN_ONLY]
+    counts = Counter(label for _, label in items)
     items = [(t, label) for t, label in items if counts[label] >= folds]  # too few to split: not judged
     texts, labels = [t for t, _ in items], [label for _, label in items]
     vectorizer = Matcher._vectorizer().fit(texts)
