@@ -55,3 +55,41 @@ def test_events_resolve_to_the_same_class_as_rasa_s_own_lookup():
             return None
 
     assert resolve("late_event_for_the_test") is LateEvent
+
+
+def test_the_slot_validation_call_carries_this_turn_and_the_answer_call_everything():
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    from bot.server.speedups import validation_sees_this_turn
+
+    domain = Domain.load("domain.yml")
+    events = [
+        ActionExecuted("action_listen"),
+        UserUttered("vi bor i Vejle", {"name": "inform", "confidence": 0.9}),
+        SlotSet("municipality", "Vejle"),
+        BotUttered("Tak, det har jeg noteret."),
+        ActionExecuted("action_listen"),
+        UserUttered("hvad er aflastning?", {"name": "ask_question", "confidence": 0.9}),
+        SlotSet("age", 7.0),
+    ]
+    tracker = DialogueStateTracker.from_events("s", events, slots=domain.slots)
+    call_format = validation_sees_this_turn(RemoteAction._action_call_format)
+    endpoint = EndpointConfig("http://localhost:5055/webhook")
+
+    validation = call_format(RemoteAction("action_validate_slot_mappings", endpoint), tracker, domain)
+    answer = call_format(RemoteAction("action_answer", endpoint), tracker, domain)
+    unpatched = RemoteAction._action_call_format(RemoteAction("action_answer", endpoint), tracker, domain)
+
+    assert [e["event"] for e in validation["tracker"]["events"]] == ["user", "slot"]
+    assert validation["tracker"]["events"][0]["text"] == "hvad er aflastning?"
+    assert validation["tracker"]["slots"]["municipality"] == "Vejle"  # slots from the whole conversation
+    assert validation["tracker"]["latest_message"]["text"] == "hvad er aflastning?"
+    assert validation["next_action"] == "action_validate_slot_mappings" and validation["sender_id"] == "s"
+    assert {k: v for k, v in validation["tracker"].items() if k != "events"} == {
+        k: v for k, v in unpatched["tracker"].items() if k != "events"
+    }
+    assert answer == unpatched and len(answer["tracker"]["events"]) == len(events)

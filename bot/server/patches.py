@@ -86,6 +86,12 @@ PATCHES = (
         lambda original: _speedups().shared_session,
     ),
     Patch(
+        "rasa.core.actions.action:RemoteAction._action_call_format",
+        ("self", "tracker", "domain"),
+        "the slot validation's call carries this turn's events, not the whole conversation",
+        lambda original: _speedups().validation_sees_this_turn(original),
+    ),
+    Patch(
         "rasa.core.agent:FailSafeTrackerStore",
         ("tracker_store", "on_tracker_store_error", "fallback_tracker_store"),
         "a failing tracker store refuses the message instead of carrying on in memory",

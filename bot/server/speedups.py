@@ -1,4 +1,4 @@
-"""Three performance fixes to Rasa's internals, installed by bot/server/patches.py (what they saved:
+"""Four performance fixes to Rasa's internals, installed by bot/server/patches.py (what they saved:
 benchmarks/results/load.md).
 
 - Rasa validates every action-server response with `jsonschema.validate`, which re-checks the (large,
@@ -13,6 +13,12 @@ benchmarks/results/load.md).
   message here). Each endpoint now keeps one session whose idle connections are re-used for a few seconds
   (less than the action server's own keep-alive, so Rasa never sends on a connection the server is
   closing).
+- Rasa sends the whole conversation (every event since the session began, about 100 kB after 20 turns) to the
+  action server with each call, twice per message: once for `action_validate_slot_mappings`, which reads
+  only the slots, the latest message and the slot events that follow it, and once for the action that
+  answers. The validation call now carries the events from the latest user message on; its slots, latest
+  message and other state are unchanged. The answering actions still get every event (the checklist and
+  the handoff read the whole conversation).
 """
 
 from __future__ import annotations
@@ -107,3 +113,36 @@ def cached_resolve_by_type(original):
         return cls if cls is not None else original(type_name, default)
 
     return staticmethod(resolve_by_type)
+
+
+class _ThisTurn:
+    """A tracker as `action_validate_slot_mappings` needs it: its state with the events from the latest user
+    message on. Everything but `current_state` is the tracker's own."""
+
+    def __init__(self, tracker) -> None:
+        self._tracker = tracker
+
+    def __getattr__(self, name):
+        return getattr(self._tracker, name)
+
+    def current_state(self, event_verbosity=None) -> dict:
+        from rasa.shared.core.events import UserUttered
+        from rasa.shared.core.trackers import EventVerbosity
+
+        state = self._tracker.current_state(EventVerbosity.NONE)
+        events = list(self._tracker.events)
+        start = max((i for i, e in enumerate(events) if isinstance(e, UserUttered)), default=0)
+        state["events"] = [event.as_dict() for event in events[start:]]
+        return state
+
+
+def validation_sees_this_turn(original):
+    """RemoteAction._action_call_format: the validation action's call with only this turn's events."""
+    from rasa.shared.core.constants import ACTION_VALIDATE_SLOT_MAPPINGS
+
+    def action_call_format(self, tracker, domain):
+        if self.name() == ACTION_VALIDATE_SLOT_MAPPINGS:
+            tracker = _ThisTurn(tracker)
+        return original(self, tracker, domain)
+
+    return action_call_format
