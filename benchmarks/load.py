@@ -42,6 +42,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -245,7 +246,7 @@ async def failover(cluster, database_url: str, prefix: str, conversations: list[
     async def kill(replies) -> None:
         while len(replies) < total // 3:
             await asyncio.sleep(0.02)
-        cluster.kill_rasa(1)
+        os.killpg(cluster.rasa_process(1).pid, signal.SIGKILL)  # the replica's Rasa server dies
 
     started = time.monotonic()
     replies = await closed_loop(cluster.url, 20, conversations, prefix, during=kill)
