@@ -113,3 +113,33 @@ def test_a_message_without_known_ngrams_is_not_guessed(components, text):
     assert combined == pytest.approx(
         {"greet": 0.25 * 0.4 + 0.75 / 3, "ask_aflastning": 0.75 / 3, "ask_klage": 0.75 / 3}
     )
+
+
+@pytest.fixture
+def closed(tmp_path):
+    return trained(tmp_path, TRAINING, closed_acts=["greet"])
+
+
+@pytest.mark.parametrize("text", ["hejsa", "hej med dig", "godmorgen du", "hej med dig lampe"])
+def test_a_closed_act_worded_like_its_examples_stays(closed, text):
+    message = closed[1].process([tokenized(closed, text)])[0]
+    assert message.get("intent")["name"] == "greet"
+
+
+@pytest.mark.parametrize("text", ["hejsa sluk lampen i stuen", "godmorgen tænd radioen"])
+def test_a_closed_act_with_mostly_other_words_gives_way_to_the_next_act(closed, tmp_path_factory, text):
+    """Unfitted, the machine would call these greetings; more than half of their words, and at least two,
+    never occur in a greeting, so the greeting leaves the ranking."""
+    unguarded = trained(tmp_path_factory.mktemp("unguarded"), TRAINING)
+    assert unguarded[1].process([tokenized(unguarded, text)])[0].get("intent")["name"] == "greet"
+    message = closed[1].process([tokenized(closed, text)])[0]
+    assert message.get("intent")["name"] in ("ask_aflastning", "ask_klage")
+    assert "greet" not in [entry["name"] for entry in message.get("intent_ranking")]
+
+
+def test_a_loaded_model_keeps_the_closed_acts_words(closed):
+    ensemble, storage, context = closed[1:4]
+    loaded = IntentEnsemble.load(ensemble.config, storage, Resource("ensemble"), context)
+    assert loaded.act_words == ensemble.act_words and "hejsa" in loaded.act_words["greet"]
+    message = loaded.process([tokenized(closed, "hejsa sluk lampen i stuen")])[0]
+    assert message.get("intent")["name"] != "greet"

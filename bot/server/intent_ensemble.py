@@ -7,15 +7,23 @@ It is the only intent classifier in config.yml: DIET beside it gave the same dev
 several times the training and prediction cost (docs/decisions.md). When another classifier runs before it,
 its ranking is averaged with that one's (`diet_weight` is the other classifier's share).
 
+Short acts with a closed vocabulary (a greeting, thanks, a thumbs up) are answered with a fixed reply and
+never reach the knowledge base. A message is taken for one of them only when its words are that act's words:
+when more than half of them, and at least two, never occur in the act's training examples ("lås hoveddøren
+tak"), the closed acts are dropped from its ranking and the next act wins (usually a question, which the
+knowledge base's router answers or turns away).
+
 Usage in config.yml, after the tokenizer that sets lemmas and before FallbackClassifier:
 
     - name: bot.server.intent_ensemble.IntentEnsemble
       temperature: 10      # softmax sharpness over the machine's decision values
+      closed_acts: [greet, thank]   # acts a message must be worded like, word for word
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Text
 
 import numpy as np
@@ -42,6 +50,8 @@ from sklearn.svm import LinearSVC
 
 logger = logging.getLogger(__name__)
 FILE = "intent_ensemble.skops"
+WORD = re.compile(r"[^\W\d_]+")
+UNSEEN_MIN = 2  # words an act never used before a message is not that act (with more than half unseen)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -60,6 +70,7 @@ class IntentEnsemble(GraphComponent, IntentClassifier):
             "temperature": 10.0,
             "char_max_features": 20000,
             "ranking_length": 10,
+            "closed_acts": [],
         }
 
     def __init__(
@@ -72,7 +83,12 @@ class IntentEnsemble(GraphComponent, IntentClassifier):
         self.config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
-        self.words, self.chars, self.clf = parts or (
+        parts = parts or ()
+        # the words of each closed act's training examples (absent in a model trained before they were kept)
+        self.act_words: Dict[str, frozenset] = (
+            {act: frozenset(words) for act, words in parts[3].items()} if len(parts) > 3 else {}
+        )
+        self.words, self.chars, self.clf = parts[:3] or (
             TfidfVectorizer(token_pattern=r"\S+", ngram_range=(1, 2), lowercase=False, sublinear_tf=True),
             TfidfVectorizer(
                 analyzer="char_wb",
@@ -111,10 +127,16 @@ class IntentEnsemble(GraphComponent, IntentClassifier):
             logger.debug("No intent examples: IntentEnsemble is not trained.")
             return self._resource
         self.clf.fit(self._features(examples, fit=True), [e.get(INTENT) for e in examples])
+        act_words: Dict[str, set] = {act: set() for act in self.config["closed_acts"]}
+        for example in examples:
+            if example.get(INTENT) in act_words:
+                act_words[example.get(INTENT)].update(_words(example))
+        self.act_words = {act: frozenset(words) for act, words in act_words.items()}
         import skops.io as sio
 
         with self._model_storage.write_to(self._resource) as folder:
-            sio.dump((self.words, self.chars, self.clf), folder / FILE)
+            stored = {act: sorted(words) for act, words in act_words.items()}
+            sio.dump((self.words, self.chars, self.clf, stored), folder / FILE)
         return self._resource
 
     @classmethod
@@ -150,6 +172,15 @@ class IntentEnsemble(GraphComponent, IntentClassifier):
         probabilities[features.getnnz(axis=1) == 0] = 1.0 / probabilities.shape[1]
         return probabilities
 
+    def _worded_like(self, message: Message, intent: str) -> bool:
+        """Whether a message may be the closed act `intent` (always true for other intents)."""
+        known = self.act_words.get(intent)
+        if known is None:
+            return True
+        words = _words(message)
+        unseen = sum(word not in known for word in words)
+        return unseen < UNSEEN_MIN or unseen * 2 <= len(words)
+
     def process(self, messages: List[Message]) -> List[Message]:
         """Replace the message's intent and ranking by the weighted average of the earlier ranking and
         ours."""
@@ -170,8 +201,17 @@ class IntentEnsemble(GraphComponent, IntentClassifier):
                 {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
                 for name, confidence in sorted(combined.items(), key=lambda item: -item[1])
             ]
+            if not self._worded_like(message, ranking[0][INTENT_NAME_KEY]):
+                ranking = [e for e in ranking if e[INTENT_NAME_KEY] not in self.act_words] or ranking
             message.set(INTENT, ranking[0], add_to_output=True)
             if self.config["ranking_length"] > 0:
                 ranking = ranking[: self.config["ranking_length"]]
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
+
+
+def _words(message: Message) -> List[str]:
+    """The message's words, lower-cased (no numbers, punctuation or emoji)."""
+    return [
+        word for token in message.get(TOKENS_NAMES[TEXT]) or [] for word in WORD.findall(token.text.lower())
+    ]
