@@ -17,7 +17,7 @@ Usage in config.yml, after the tokenizer that sets lemmas and before FallbackCla
 
     - name: bot.server.intent_ensemble.IntentEnsemble
       temperature: 10      # softmax sharpness over the machine's decision values
-      closed_acts: [greet, thank]   # acts a message must be worded like, word for word
+      closed_acts: [greet, thank]   # fixed-reply acts: only for messages worded like their examples
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from sklearn.svm import LinearSVC
 logger = logging.getLogger(__name__)
 FILE = "intent_ensemble.skops"
 WORD = re.compile(r"[^\W\d_]+")
-UNSEEN_MIN = 2  # words an act never used before a message is not that act (with more than half unseen)
+UNSEEN_MIN = 2  # a message with at least this many words new to an act, and more than half, is not it
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
