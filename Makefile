@@ -32,8 +32,9 @@ NLP_CONTENT := $(addprefix knowledge_base/content/,municipalities.yml diagnoses.
 $(STAMP_NLP): $(STAMP_VENV) $(NLP_CONTENT) bot/ops/spacy_pipeline.py knowledge_base/content.py knowledge_base/text.py
 	$(PY) -m bot nlp build
 
-$(STAMP_KB): $(STAMP_VENV) $(STAMP_NLP) $(CONTENT) $(wildcard knowledge_base/*.py) bot/ops/names.py
-	$(PY) -m bot.ops.names && $(PY) -m bot kb build
+$(STAMP_KB): $(STAMP_VENV) $(STAMP_NLP) $(CONTENT) $(wildcard knowledge_base/*.py) bot/ops/names.py \
+		bot/ops/name_tagger.py core/redaction.py $(wildcard tests/data/redaction*.yml)
+	$(PY) -m bot.ops.names && $(PY) -m bot.ops.name_tagger && $(PY) -m bot kb build
 
 $(STAMP_MODEL): $(STAMP_NLP) $(TRAINING_DATA) $(CONTENT) bot/server/intent_ensemble.py
 	$(PY) -m bot train

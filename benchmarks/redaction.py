@@ -1,6 +1,6 @@
 """How well core/redaction.py removes names and street addresses before storage, and how fast it is.
 
-Run: `python -m benchmarks.redaction [--set dev|frozen|both|PATH] [--errors] [--write]`, e.g.
+Run: `python -m benchmarks.redaction [--set dev|frozen|both|all|PATH] [--compare] [--errors] [--write]`, e.g.
 `--set tests/data/redaction_frozen2.yml` for another frozen set in the frozen format. Needs the name list
 (`var/names.json`, built by `make kb`).
 
@@ -31,12 +31,12 @@ from evaluation.redaction import TARGET_CAUGHT, TARGET_WRONG, evaluate, load_any
 RESULTS = ROOT / "benchmarks" / "results" / "redaction.md"
 
 
-def speed(texts: list[str], rounds: int) -> float:
+def speed(texts: list[str], rounds: int, lexicon=None) -> float:
     """µs per message for redact(), the lexicon already loaded."""
     started = time.perf_counter()
     for _ in range(rounds):
         for text in texts:
-            redact(text)
+            redact(text, lexicon)
     return (time.perf_counter() - started) / (rounds * len(texts)) * 1e6
 
 
@@ -58,16 +58,50 @@ def report(name: str, result: dict, micros: float) -> list[str]:
     ]
 
 
+def compare(chosen: list, lexicon, rounds: int) -> list[str]:
+    """One row per set: caught / words wrongly removed / µs per message, by the rules alone and with the
+    tagger, measured in turn in one process."""
+    from dataclasses import replace
+
+    if lexicon.tagger is None:
+        raise SystemExit(
+            "var/name_tagger.crfsuite is missing: run `make kb` (or `python -m bot.ops.name_tagger`)."
+        )
+    rules = replace(lexicon, tagger=None)
+    lines = [
+        "| set | rules: caught | wrongly removed | µs | rules + tagger: caught | wrongly removed | µs |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, loader in chosen:
+        cases = loader()
+        texts = [text for text, _ in cases]
+        row = [name]
+        for version in (rules, lexicon):
+            result = evaluate(cases, version)
+            row += [
+                f"{result['caught']:.3f} ({result['spans']})",
+                f"{result['wrong_words']:.4f} ({result['wrong_count']} of {result['words']})",
+                f"{speed(texts, rounds, version):.0f}",
+            ]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--set",
         default="dev",
-        help="dev, frozen, both, or the path of a set in the frozen "
+        help="dev, frozen, both, all (dev and every frozen set), or the path of a set in the frozen "
         "format (sentences: [{text, spans: [{text, kind}]}]) or the dev format ([[name]], {{address}})",
     )
     parser.add_argument("--errors", action="store_true", help="list the misses and the words wrongly removed")
     parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="the rules alone and the rules with the name tagger side by side, on every set given",
+    )
     parser.add_argument(
         "--write", action="store_true", help=f"write the figures to {RESULTS.relative_to(ROOT)}"
     )
@@ -85,6 +119,10 @@ def main() -> None:
     }
     if args.set == "both":
         chosen = sets["dev"] + sets["frozen"]
+    elif args.set == "all":  # the development set and every frozen set, in the order they were written
+        frozen = sorted(ROOT.glob("tests/data/redaction_frozen*.yml"), key=lambda p: int(p.stem[16:] or 0))
+        chosen = sets["dev"] + sets["frozen"]
+        chosen += [(path.name, lambda path=path: load_any(path)) for path in frozen]
     elif args.set in sets:
         chosen = sets[args.set]
     else:
@@ -99,6 +137,9 @@ def main() -> None:
         f"{load_ms:.0f} ms, ≈{(rss_after - rss_before) / 1024:.0f} MB (max RSS growth)",
         "",
     ]
+    if args.compare:
+        print("\n".join(lines + compare(chosen, lexicon, args.rounds)))
+        return
     for name, loader in chosen:
         cases = loader()
         result = evaluate(cases)

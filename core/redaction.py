@@ -66,7 +66,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -381,6 +381,7 @@ class Lexicon:
     heads: frozenset  # words after an eponym in diagnosis names: "syndrom", "sygdom"
     stop: frozenset  # Danish function words ("det", "noget", "også"): never a name, even after "hedder"
     proper: frozenset = frozenset()  # of `common`, those the lemma table lists uninflected ("noah", "august")
+    tagger: "NameTagger | None" = None  # the learned second opinion (var/name_tagger.crfsuite), when built
 
     @classmethod
     def from_dict(cls, data: dict) -> "Lexicon":
@@ -406,8 +407,16 @@ EMPTY = Lexicon.from_dict({})
 
 
 @lru_cache(maxsize=4)
-def _read_lexicon(path: str, modified: float) -> Lexicon:
-    return Lexicon.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+def _read_lexicon(path: str, modified: float, tagger_modified: float | None) -> Lexicon:
+    lexicon = Lexicon.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+    if tagger_modified is None:
+        return lexicon
+    try:
+        tagger = NameTagger(tagger_path(Path(path).parent))
+    except (OSError, ValueError) as exc:  # a half-written or foreign file: the rules alone still work
+        logger.warning("The name tagger could not be read (%s): names are found by the rules only.", exc)
+        return lexicon
+    return replace(lexicon, tagger=tagger)
 
 
 def load_lexicon(path: str) -> Lexicon:
@@ -423,7 +432,11 @@ def load_lexicon(path: str) -> Lexicon:
                 path,
             )
         return EMPTY
-    return _read_lexicon(path, modified)
+    try:
+        tagger_modified: float | None = os.stat(tagger_path(Path(path).parent)).st_mtime
+    except FileNotFoundError:
+        tagger_modified = None
+    return _read_lexicon(path, modified, tagger_modified)
 
 
 _warned: set[str] = set()
@@ -434,6 +447,11 @@ RECHECK_SECONDS = 30  # how soon a running server picks up a rebuilt name list
 def lexicon_path(var_dir: Path) -> Path:
     """Where `python -m bot.ops.names` writes the lexicon (`make kb`)."""
     return Path(var_dir) / "names.json"
+
+
+def tagger_path(var_dir: Path) -> Path:
+    """Where `python -m bot.ops.name_tagger` writes the trained tagger (`make kb`), beside the lexicon."""
+    return Path(var_dir) / "name_tagger.crfsuite"
 
 
 def default_lexicon() -> Lexicon:
@@ -447,6 +465,44 @@ def default_lexicon() -> Lexicon:
             _default["path"] = str(lexicon_path(load_settings().var_dir))
         _default["lexicon"], _default["checked"] = load_lexicon(_default["path"]), now
     return _default["lexicon"]
+
+
+TAGGER_MIN = 0.5  # the tagger's probability of "name" from which a word the rules passed over counts
+
+
+class NameTagger:
+    """A second opinion on names: a linear-chain CRF (python-crfsuite, the library under Rasa's
+    CRFEntityExtractor) that `python -m bot.ops.name_tagger` trains at KB build time on the annotated
+    redaction sets, from what `_NameFinder.features` says of each word. The rules know the cues they were
+    written for; the tagger weighs the same signals (the lexicon, capitals, the words around) in combinations
+    nobody wrote down, so it finds names in contexts the rules pass over. It only adds names: a word the
+    rules blocked (a KB word, an address, an eponym, a number) stays, and addresses stay with the patterns."""
+
+    def __init__(self, path: Path):
+        import pycrfsuite  # type: ignore[import-untyped]  # under Rasa's CRFEntityExtractor; no stubs
+
+        self._tagger = pycrfsuite.Tagger()
+        self._tagger.open(str(path))  # ValueError for a file that is no model
+        if "name" not in self._tagger.labels():
+            raise ValueError(f"{path} has no 'name' label")
+        self._lock = threading.Lock()  # a Tagger holds the sequence it was given: one message at a time
+
+    def name_probabilities(self, features: list[dict]) -> list[float]:
+        if not features:
+            return []
+        with self._lock:
+            self._tagger.set(features)
+            return [self._tagger.marginal("name", i) for i in range(len(features))]
+
+
+def _rank_class(rank: int | None) -> str:
+    """A name's rank as the tagger sees it: not listed, listed without a Danish rank, seen only abroad, or
+    among the most common, the common or the rarer Danish names."""
+    if rank is None:
+        return "none"
+    if rank <= 0:
+        return "unranked" if rank == 0 else "abroad"
+    return "top" if rank < 200 else "common" if rank < COMMON_NAME_RANK else "rare"
 
 
 @dataclass
@@ -511,6 +567,64 @@ class _NameFinder:
             previous_end = end
         self._protect_kb_words()
         self.english = looks_english(text)
+
+    # -- what the tagger reads ---------------------------------------------------------------------
+    def _word_features(self, token: _Token, prefix: str) -> dict:
+        key, lexicon = token.key, self.lexicon
+        base = key[:-1] if key.endswith("s") and key[:-1] in lexicon.first else key  # "Idas"
+        return {
+            prefix + "word": key,
+            prefix + "capital": token.capital,
+            prefix + "upper": len(token.text) > 1 and token.text.isupper(),
+            prefix + "digit": token.text.isdigit(),
+            prefix + "first": _rank_class(lexicon.first.get(base)),
+            prefix + "last": _rank_class(lexicon.last.get(base)),
+            prefix + "common": base in lexicon.common,
+            prefix + "protected": key in lexicon.protected,
+            prefix + "stop": key in lexicon.stop,
+            prefix + "blocked": token.blocked,
+            prefix + "start": token.sentence_start,
+        }
+
+    def features(self) -> list[dict]:
+        """Per word: the word itself, its shape and ending, what the lexicon says of it, whether the rules
+        ruled it out, and the same of the two words on either side (what the tagger is trained on)."""
+        tokens, out = self.tokens, []
+        for i, token in enumerate(tokens):
+            previous_end = tokens[i - 1].end if i else 0
+            features = {
+                "bias": 1.0,
+                "suffix": token.key[-3:],
+                "prefix": token.key[:2],
+                "length": str(min(len(token.key), 8)),
+                "gap": self.text[previous_end : token.start].strip()[:2],
+                "postcode": token.text.isdigit() and len(token.text) == 4,
+                **self._word_features(token, ""),
+            }
+            for offset in (-2, -1, 1, 2):
+                j = i + offset
+                if 0 <= j < len(tokens):
+                    features.update(self._word_features(tokens[j], f"{offset}:"))
+                else:
+                    features[f"{offset}:edge"] = True
+            out.append(features)
+        return out
+
+    def _tagged(self) -> list[bool]:
+        """The words the tagger takes for names, of those that can be one at all."""
+        tagger = self.lexicon.tagger
+        if tagger is None:
+            return [False] * len(self.tokens)
+        return [
+            p >= TAGGER_MIN
+            and not t.blocked
+            and not t.text.isdigit()
+            and len(t.key) >= 2
+            and t.key not in self.lexicon.stop
+            and t.key not in NOT_NAMES
+            and t.key not in CALENDAR  # "Planen for August": a month the rules know when it is a name
+            for t, p in zip(self.tokens, tagger.name_probabilities(self.features()))
+        ]
 
     # -- what is never a name ---------------------------------------------------------------------------
     def _protect_kb_words(self) -> None:
@@ -919,7 +1033,7 @@ class _NameFinder:
 
     def spans(self) -> list[tuple[int, int]]:
         tokens = self.tokens
-        found = [self._is_name(i) for i in range(len(tokens))]
+        found = [self._is_name(i) or tagged for i, tagged in enumerate(self._tagged())]
         cued = [f and self._cue(i) in ("naming", "kin") for i, f in enumerate(found)]
         # "mohammed ali er min mand": two lower-case names side by side, a first name and a name,
         # neither a word
@@ -1110,12 +1224,11 @@ def without_personal_numbers(text: str) -> str:
     return " ".join(PLACEHOLDER_TEXT.sub(" ", text).split())
 
 
-def personal_spans(text: str, lexicon: Lexicon | None = None) -> list[tuple[int, int, str]]:
-    """(start, end, kind) of everything to remove from `text`, in order; kind is "cpr", "email", "phone",
-    "address" or "name". The numbers first, so a name is never looked for inside them."""
+def _prepared(text: str, lexicon: Lexicon) -> tuple[list[tuple[int, int, str]], "_NameFinder"]:
+    """The numbers, e-mail addresses and street addresses found, and the name finder over the rest. The
+    numbers first, so a name is never looked for inside them."""
     found = _number_spans(text)
     skipped = found + [(*m.span(), "skip") for m in SKIP.finditer(text)]
-    lexicon = default_lexicon() if lexicon is None else lexicon
     patterns: list[tuple[re.Pattern[str], int | str]] = [(ADDRESS, 0), (ADDRESS_AFTER_CUE, "street")]
     if _LOWER_STREET_HINT.search(text):
         patterns.insert(1, (LOWER_NAMED_ADDRESS, 0))
@@ -1133,8 +1246,21 @@ def personal_spans(text: str, lexicon: Lexicon | None = None) -> list[tuple[int,
                 skipped.append((start, end, "address"))
                 found.append((start, end, "address"))
     blocked = [(a, b) for a, b, _ in skipped] + [m.span() for m in NOT_PERSONS.finditer(text)]
-    found += [(a, b, "name") for a, b in _NameFinder(lexicon, text, blocked).spans()]
+    return found, _NameFinder(lexicon, text, blocked)
+
+
+def personal_spans(text: str, lexicon: Lexicon | None = None) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of everything to remove from `text`, in order; kind is "cpr", "email", "phone",
+    "address" or "name"."""
+    found, finder = _prepared(text, default_lexicon() if lexicon is None else lexicon)
+    found += [(a, b, "name") for a, b in finder.spans()]
     return sorted(found)
+
+
+def tagger_input(text: str, lexicon: Lexicon) -> list[tuple[int, int, dict]]:
+    """Each word's span and what the name tagger reads of it, as in `personal_spans` (for training it)."""
+    _, finder = _prepared(text, replace(lexicon, tagger=None))
+    return [(t.start, t.end, f) for t, f in zip(finder.tokens, finder.features())]
 
 
 def redact(text: str, lexicon: Lexicon | None = None) -> tuple[str, set[str]]:

@@ -76,15 +76,19 @@ from pathlib import Path  # noqa: E402
 @pytest.fixture(scope="module")
 def lexicon():
     """The installation's name list (var/names.json, made by `make kb`); built here if it is missing."""
+    from bot.ops.name_tagger import train
     from bot.ops.names import build
     from core.config import load_settings
-    from core.redaction import default_lexicon, lexicon_path
+    from core.redaction import default_lexicon, lexicon_path, tagger_path
 
     settings = load_settings()
     if not lexicon_path(settings.var_dir).exists():
         build(settings.content_dir, lexicon_path(settings.var_dir))
+    if not tagger_path(settings.var_dir).exists():
+        train(lexicon_path(settings.var_dir), tagger_path(settings.var_dir))
     found = default_lexicon()
     assert len(found.first) > 5000 and len(found.last) > 5000, "var/names.json holds no names: run `make kb`"
+    assert found.tagger is not None, "var/name_tagger.crfsuite is missing: run `make kb`"
     return found
 
 
@@ -591,3 +595,48 @@ def test_the_matcher_reads_a_message_without_its_personal_numbers():
     assert without_personal_numbers(typed) == "hvad er tabt arbejdsfortjeneste? far har CPR og tlf. , mail"
     stored = redact("min søn har CPR 120385-1234")[0]  # a later turn reads the stored, redacted text
     assert without_personal_numbers(stored) == "min søn har CPR"
+
+
+# -- the name tagger: names in contexts the rules pass over ----------------------------------------------
+@pytest.mark.parametrize(
+    "text, kept",
+    [
+        ("sara går i 3. klasse og har det svært", "[navn fjernet] går i 3. klasse og har det svært"),
+        ("frida skal til kontrol på Rigshospitalet", "[navn fjernet] skal til kontrol på Rigshospitalet"),
+        ("ali har fået bevilget en kontaktperson", "[navn fjernet] har fået bevilget en kontaktperson"),
+        (
+            "Hvad siger I til at ahmad skal i specialklasse",
+            "Hvad siger I til at [navn fjernet] skal i specialklasse",
+        ),
+    ],
+)
+def test_the_tagger_finds_lower_case_names_the_rules_pass_over(lexicon, text, kept):
+    from dataclasses import replace
+
+    assert redact(text, replace(lexicon, tagger=None)) == (text, set())  # the rules alone keep it
+    assert redact(text, lexicon) == (kept, {"name"})
+    assert redact(text) == (kept, {"name"})  # what the tracker store uses
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "vi bor i Aarhus og hun går i skole i Viborg",
+        "har Rett syndrom noget med Angelman at gøre?",
+        "Planen for August er klar",
+        "Vi har møde med Ankestyrelsen i næste uge",
+    ],
+)
+def test_the_tagger_never_takes_what_the_rules_block(lexicon, text):
+    assert redact(text, lexicon) == (text, set())
+
+
+def test_a_model_file_that_is_no_model_leaves_the_rules(tmp_path, caplog):
+    from core.redaction import load_lexicon, tagger_path
+
+    (tmp_path / "names.json").write_text('{"first": {"sara": 40}}', encoding="utf-8")
+    tagger_path(tmp_path).write_bytes(b"not a model")
+    with caplog.at_level("WARNING"):
+        found = load_lexicon(str(tmp_path / "names.json"))
+    assert found.tagger is None and found.first == {"sara": 40}
+    assert "rules only" in caplog.text
