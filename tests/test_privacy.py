@@ -381,8 +381,11 @@ def test_without_the_name_list_names_after_a_cue_and_addresses_are_still_removed
         ("redaction.yml", 0.97),
         # written by another author after the second round and measured once (benchmarks/results/redaction.md)
         ("redaction_frozen2.yml", 0.89),
-        # written by a third author during the third round, measured once
+        # written by a third author during the third round, measured once; these three and the development set
+        # are now the name tagger's training data (bot/ops/name_tagger.py)
         ("redaction_frozen3.yml", 0.92),
+        # never trained on: 0.914 by the rules of the fourth round, 0.934 with the name tagger
+        ("redaction_frozen4.yml", 0.93),
     ],
 )
 def test_frozen_evaluation_sets_do_not_get_worse(lexicon, name, floor):
