@@ -28,7 +28,10 @@ async def _tracker_store(app) -> None:
     from core.config import load_settings
 
     def ping() -> None:
-        engine = create_engine(load_settings().tracker_store_url)
+        url = load_settings().tracker_store_url
+        # a server that accepts no connection must not leave the probe's thread waiting after its answer
+        timeout = {"connect_timeout": int(CHECK_TIMEOUT)} if url.startswith("postgresql") else {}
+        engine = create_engine(url, connect_args=timeout)
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
