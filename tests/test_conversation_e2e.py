@@ -183,3 +183,21 @@ def test_personal_data_is_noted_once_and_stored_redacted_and_user_text_stays_out
     for log in assistant.log_dir.glob("*.log"):
         content = log.read_text(errors="replace")
         assert marker not in content and "120385" not in content, log.name
+
+
+def test_names_and_addresses_are_stored_redacted_but_understood_in_the_turn(assistant):
+    """The town is only inside the address: the reply names it (NLU read what was typed), the store holds
+    neither the street, the town after the postcode, nor the child's name."""
+    reply = say(
+        assistant, "e2e-address", "Vi bor på Vestergade 12, 2. tv, 9000 Aalborg og min datter Ida er 7"
+    )
+    assert "Aalborg" in texts(reply)[0] and "Nordjylland" in texts(reply)[0]
+    engine = create_engine(f"sqlite:///{assistant.tracker_db}")
+    with engine.connect() as connection:
+        stored = " ".join(
+            row[0]
+            for row in connection.execute(text("select data from events where sender_id = 'e2e-address'"))
+        )
+    engine.dispose()
+    assert "Vestergade" not in stored and "9000" not in stored and "Ida" not in stored
+    assert "[adresse fjernet]" in stored and "[navn fjernet]" in stored

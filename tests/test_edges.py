@@ -62,6 +62,9 @@ def test_an_empty_first_message_is_greeted_and_a_later_one_asks_for_text(assista
     assert texts(say(assistant, "edge-empty", ""))[0].startswith("Hej, og velkommen til Forløbsguiden")
     say(assistant, "edge-empty", "hvad er aflastning")
     assert texts(say(assistant, "edge-empty", ""))[0].startswith("Jeg fik ikke nogen tekst")
+    # a client that sends no `message` at all on connect is greeted the same way
+    status, answer = webhook(assistant, {"sender": "edge-no-message"})
+    assert status == 200 and answer[0]["text"].startswith("Hej, og velkommen til Forløbsguiden")
 
 
 def get(url: str) -> tuple[int, dict]:

@@ -641,14 +641,18 @@ async def test_an_escalation_from_a_direct_message_is_redacted_escaped_and_names
         api_url=slack_api.url,
         escalation=EscalationSettings(slack_channel="C0EKSPERT3"),
     )
-    typed = "<!channel> far har CPR 1203851234, ring +45 22334455 eller skriv til far@eksempel.dk"
+    typed = (
+        "<!channel> far har CPR 1203851234, ring +45 22334455 eller skriv til far@eksempel.dk. "
+        "Min datter Ida Holm bor hos sin mor på Nørregade 4B, 8000 Aarhus C"
+    )
     await bot.send_response("U0SARA0003", handoff_reply(kb, typed))
 
     [post] = slack_api.in_channel("C0EKSPERT3")
     posted = json.dumps(post, ensure_ascii=False)
-    for personal in ("1203851234", "22334455", "far@eksempel.dk"):
+    for personal in ("1203851234", "22334455", "far@eksempel.dk", "Ida", "Holm", "Nørregade", "8000"):
         assert personal not in posted
     assert "<!channel>" not in posted and "&lt;!channel&gt; far har CPR [CPR-nummer fjernet]" in posted
+    assert "Min datter [navn fjernet] bor hos sin mor på [adresse fjernet]" in posted
     assert "*Emne:* Klage" in posted
     # colleagues cannot open someone's direct messages: no link, but who to write to
     assert "/archives/D0SARA0003" not in posted and "som kun <@U0SARA0003> kan se" in posted

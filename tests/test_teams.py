@@ -612,7 +612,10 @@ async def test_an_escalation_through_an_incoming_webhook_is_redacted_and_says_wh
 ):
     before = len(microsoft.webhook_posts)
     settings = EscalationSettings(teams_webhook=f"{microsoft.url}/webhook/{webhook}")
-    typed = "far har CPR 1203851234, ring +45 22334455 eller skriv til far@eksempel.dk"
+    typed = (
+        "far har CPR 1203851234, ring +45 22334455 eller skriv til far@eksempel.dk; "
+        "han hedder Mads Jensen og bor på Vestergade 12, 2. tv"
+    )
     reply = await escalate_from_personal_chat(microsoft, kb, settings, typed)
 
     [sent] = microsoft.webhook_posts[before:]
@@ -620,11 +623,11 @@ async def test_an_escalation_through_an_incoming_webhook_is_redacted_and_says_wh
     assert sent["message"]["type"] == "message" and attachment["contentType"] == ADAPTIVE_CARD
     card = attachment["content"]
     posted = json.dumps(card, ensure_ascii=False)
-    for personal in ("1203851234", "22334455", "far@eksempel.dk"):
+    for personal in ("1203851234", "22334455", "far@eksempel.dk", "Mads", "Jensen", "Vestergade"):
         assert personal not in posted
     assert facts(card) == {
         "Spørgsmål": "far har CPR [CPR-nummer fjernet], ring [telefonnummer fjernet] eller skriv "
-        "til [e-mail fjernet]",
+        "til [e-mail fjernet]; han hedder [navn fjernet] og bor på [adresse fjernet]",
         "Emne": "Klage",
     }
     # nobody else can open a personal chat with the bot: no link, but whom to write to
