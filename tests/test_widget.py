@@ -357,8 +357,9 @@ def test_accessibility_axe_and_small_screens(browser, assistant):
     wait_for_answer(page, 1)
     page.locator(".fg-privacy summary").click()
     # what is removed before storage, and what is not (the README and docs/privacy.md say the same)
-    expect(page.locator(".fg-privacy")).to_contain_text("adresser og de fleste navne fjernes, før noget gemmes")
-    expect(page.locator(".fg-privacy")).to_contain_text("helbredsoplysninger kan ikke fjernes automatisk")
+    details = page.locator(".fg-privacy")
+    expect(details).to_contain_text("adresser og de fleste navne fjernes, før noget gemmes")
+    expect(details).to_contain_text("helbredsoplysninger kan ikke fjernes automatisk")
     assert axe_violations(page) == []  # open, with an answer, buttons, links and the privacy details
 
     for width, height in ((320, 640), (640, 400)):  # a phone, and 1280×800 at 200 % zoom

@@ -31,8 +31,8 @@ def add_rest_rules(app) -> None:
         if too_long(body.get("message")):
             return response.json([{"recipient_id": body["sender"], "text": too_long_text()}])
         if body.get("message") is None:
-            # Rasa answers a missing text with [] (silence); as an empty text it gets the greeting at the start
-            # of a session and a request for text later, as on socket.io. Sanic keeps the parsed body, so
-            # Rasa's channel reads this same dict.
+            # Rasa answers a missing text with [] (silence); as an empty text it gets the greeting at the
+            # start of a session and a request for text later, as on socket.io. Sanic keeps the parsed
+            # body, so Rasa's channel reads this same dict.
             body["message"] = ""
         return None
