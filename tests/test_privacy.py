@@ -384,8 +384,10 @@ def test_without_the_name_list_names_after_a_cue_and_addresses_are_still_removed
         # written by a third author during the third round, measured once; these three and the development set
         # are now the name tagger's training data (bot/ops/name_tagger.py)
         ("redaction_frozen3.yml", 0.92),
-        # never trained on: 0.914 by the rules of the fourth round, 0.934 with the name tagger
+        # never trained on: 0.913 by the rules of the fourth round, 0.934 with the name tagger
         ("redaction_frozen4.yml", 0.93),
+        # written while the tagger was built, measured once: 0.919 by the rules, 0.954 with the tagger
+        ("redaction_frozen5.yml", 0.95),
     ],
 )
 def test_frozen_evaluation_sets_do_not_get_worse(lexicon, name, floor):
