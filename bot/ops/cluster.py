@@ -31,9 +31,9 @@ Open-source nginx has no active health checks, so a replica goes into service on
 its own `/health/ready` answers. After that nginx learns only from the requests themselves (passive checks),
 and it does not act on them (`max_fails=0`, see above): a replica that stops being ready stays in the
 rotation. A dead Rasa server refuses the connection and the request moves on at once; a replica whose action
-server is gone is not noticed by nginx and answers its share of messages with an empty reply (HTTP 200, `[]`)
-— `make cluster` stops everything when any of its processes ends, and under Kubernetes the readiness probe
-takes such a pod out of the Service.
+server is gone answers 503 with the Danish "prøv igen om lidt" (bot/server/availability.py), which nginx
+passes on to the next replica — `make cluster` stops everything when any of its processes ends, and under
+Kubernetes the readiness probe takes such a pod out of the Service.
 
 PostgreSQL and Redis are the machine's own services, left running on Ctrl-C (which stops nginx and the
 replicas). When one does not answer, `make cluster` says so and stops, unless it was told how to start it
