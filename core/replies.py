@@ -21,6 +21,10 @@ KINDS = (
     "overview",
     "region",
 )
+# Replies that inform or advise carry the AI Act's transparency note (texts.yml `ai_notice`) in the chat
+# channels, where no greeting may have said it: Slack has no welcome, and a Teams conversation can start with
+# a question. Acknowledgements, greetings and thanks ("smalltalk") do not repeat it.
+AI_NOTICE_KINDS = frozenset(KINDS) - {"smalltalk"}
 
 
 @lru_cache(maxsize=1)

@@ -72,6 +72,27 @@ def test_a_single_overlong_word_is_cut_hard():
     assert [len(p) for p in split_sections("x" * 7000)] == [3000, 3000, 1000]
 
 
+@pytest.mark.parametrize(
+    "kind, noticed",
+    [
+        ("organisations", True),
+        ("out_of_scope", True),
+        ("handoff", True),
+        ("clarify", True),
+        ("smalltalk", False),
+    ],
+)
+def test_every_informing_reply_says_it_comes_from_an_automated_assistant(kind, noticed):
+    """Slack has no welcome message: the first reply a caseworker reads may be any of these."""
+    rendered = render_message({"text": "Her er et svar.", "custom": {"kind": kind}})
+    notices = [
+        b for b in blocks_of(rendered, "context") if "automatisk assistent" in b["elements"][0]["text"]
+    ]
+    assert bool(notices) is noticed
+    if noticed:
+        assert "ikke et menneske" in notices[0]["elements"][0]["text"]
+
+
 def test_real_answer_sources_become_one_linked_context_block(kb):
     message = answer_message(kb, "aflastning", "foraelder")
     rendered = render_message(

@@ -721,7 +721,8 @@ def test_an_answer_becomes_one_adaptive_card():
         "Aflastning giver familien et pusterum.",
         "Den kan være i hjemmet eller udenfor.",
         "Kilde: [Anbefaling 1.7 – Støtte til hele familien](https://example.org/1.7)",
-        "Svar fra en automatisk assistent – vejledning, ikke en afgørelse. Afgørelser træffer kommunen.",
+        "Svar fra en automatisk assistent, ikke et menneske – vejledning, ikke en afgørelse. "
+        "Afgørelser træffer kommunen.",
     ]
     assert card["body"][1]["spacing"] == "None"  # same paragraph, next line
     fact = {"title": "DUKH", "value": "76 30 19 50 · [dukh.dk](https://dukh.dk)"}

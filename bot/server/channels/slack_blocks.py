@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from core.replies import plain_source_line
+from core.replies import AI_NOTICE_KINDS, plain_source_line
 from core.replies import text as bot_text
 
 SECTION_LIMIT = 3000  # characters in a section's text
@@ -135,7 +135,7 @@ def render_message(message: dict) -> dict | None:
         tail.append(organisations)
     if source_parts:
         tail.append(source_line_block(source_parts))
-    if custom.get("kind") == "answer":  # the AI Act's transparency: an automated assistant, guidance only
+    if custom.get("kind") in AI_NOTICE_KINDS:  # the AI Act's transparency: an automated assistant, guidance
         tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": bot_text("ai_notice")}]})
     if buttons:
         tail.append(

@@ -14,7 +14,7 @@ import json
 import re
 from urllib.parse import urlsplit
 
-from core.replies import plain_source_line
+from core.replies import AI_NOTICE_KINDS, plain_source_line
 from core.replies import text as bot_text
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
@@ -63,7 +63,7 @@ def adaptive_card(text: str, buttons: list[dict], custom: dict) -> dict:
     ]  # an organisations reply names them already
     if facts:
         body.append({"type": "FactSet", "facts": facts, "spacing": "Medium"})
-    if custom.get("kind") == "answer":  # the AI Act's transparency: an automated assistant, guidance only
+    if custom.get("kind") in AI_NOTICE_KINDS:  # the AI Act's transparency: an automated assistant, guidance
         body.append(
             {
                 "type": "TextBlock",
