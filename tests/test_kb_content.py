@@ -36,8 +36,10 @@ YOUNG_CHILDREN_ONLY = ("saerlige-dagtilbud",)  # about children under school age
 
 
 def every_text(kb) -> list[tuple[str, str]]:
-    """(where, text) for every answer a reader can get: topics and question entries per audience, summaries,
-    key points, checklists, organisations."""
+    """(where, text) for every text a reader can get: topics and question entries per audience, summaries,
+    key points, checklists, life-phase notes, questions for the municipality, the "Kilde" labels of sources,
+    life phases, the glossary, organisations. Not deployment.yml: its contact is the deploying municipality's
+    own (the repository's is a fictional placeholder)."""
     found = []
     for tid in kb.topic_ids():
         raw = kb.topic(tid)
@@ -47,8 +49,16 @@ def every_text(kb) -> list[tuple[str, str]]:
             (f"{tid}:key_points", p) for p in raw.get("key_points") or []
         ]
         found += [(f"{tid}:checklist", i) for i in (raw.get("checklist") or {}).get("items") or []]
+        found += [(f"{tid}:phase_notes:{k}", n) for k, n in (raw.get("phase_notes") or {}).items()]
+        found += [(f"{tid}:ask_municipality", q) for q in raw.get("ask_municipality") or []]
+        found += [(f"{tid}:source", f"{s['title']}: {s.get('ref') or ''}") for s in kb.sources(tid)]
     for qid in kb.question_ids():
-        found += [(f"{qid}:{a}", t) for a, t in kb.question(qid)["answers"].items()]
+        question = kb.question(qid)
+        found += [(f"{qid}:{a}", t) for a, t in question["answers"].items()]
+        found += [(f"{qid}:source", f"{s['title']}: {s.get('ref') or ''}") for s in question["sources"]]
+    found += [(f"phase:{p['id']}", p["description"]) for p in kb.life_phases()]
+    glossary = load_content(ROOT / "knowledge_base" / "content").glossary  # the ids; the texts from the KB
+    found += [(f"glossary:{g['id']}", kb.glossary(g["id"])["explanation"]) for g in glossary]
     for oid in [o for t in kb.topic_ids() for o in kb.topic(t).get("organisations") or []]:
         org = kb.organisation(oid)
         found += [
@@ -125,14 +135,26 @@ def test_young_people_are_spoken_to_as_themselves(kb):
 
 
 def test_recommendations_are_not_presented_as_duties(kb):
-    """A "skal" about the municipality in a recommendation topic's text cites a law in the same sentence."""
+    """A "skal" about the municipality in a recommendation topic's texts and question entries cites a law in
+    the same sentence."""
     law = re.compile(r"§|lov\b|loven|lovens|bekendtgørelse", re.IGNORECASE)
-    duties = [
-        (tid, s.strip()[:90])
+    texts = [
+        (tid, kb.topic(tid, audience)["text"])
         for tid in kb.topic_ids()
         if kb.topic(tid)["kind"] == "anbefaling"
         for audience in ("foraelder", "fagperson", "ung")
-        for s in SENTENCE_SPLIT.split(kb.topic(tid, audience)["text"])
+    ]
+    texts += [
+        (q["id"], answer)
+        for tid in kb.topic_ids()
+        if kb.topic(tid)["kind"] == "anbefaling"
+        for q in kb.questions_of(tid)
+        for answer in q["answers"].values()
+    ]
+    duties = [
+        (where, s.strip()[:90])
+        for where, text in texts
+        for s in SENTENCE_SPLIT.split(text)
         if re.search(r"\bkommunen skal\b", s, re.IGNORECASE) and not law.search(s)
     ]
     assert duties == []
