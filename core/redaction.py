@@ -623,6 +623,9 @@ class _NameFinder:
             and t.key not in self.lexicon.stop
             and t.key not in NOT_NAMES
             and t.key not in CALENDAR  # "Planen for August": a month the rules know when it is a name
+            # in lower case only a listed name that is no ordinary word: "mit nummer er …" has a name's
+            # place, but "nummer" is a word (names-dataset lists it too)
+            and (t.capital or (self.listed(t.key) and not self.common(t.key)))
             for t, p in zip(self.tokens, tagger.name_probabilities(self.features()))
         ]
 
