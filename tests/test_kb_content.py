@@ -132,6 +132,9 @@ def test_young_people_are_spoken_to_as_themselves(kb):
         young = kb.topic(tid, "ung")
         assert young["audience"] == "ung", f"{tid} has no text for the young person"
         assert not re.search(r"\bdit barn\b|\bjeres barn\b", young["text"], re.IGNORECASE), tid
+    for qid in kb.question_ids():
+        young = kb.question(qid)["answers"].get("ung")
+        assert not young or not re.search(r"\bdit barn\b|\bjeres barn\b", young, re.IGNORECASE), qid
 
 
 def test_recommendations_are_not_presented_as_duties(kb):
