@@ -105,6 +105,7 @@ train: $(STAMP_MODEL) ## Train the Rasa model (only when data or config changed)
 benchmark: setup ## Run the benchmarks (print numbers; not part of the test suite)
 	$(PY) -m benchmarks.matcher
 	$(PY) -m benchmarks.nlu
+	$(PY) -m benchmarks.redaction --set all --compare
 	$(PY) -m benchmarks.training
 
 purge: $(STAMP_VENV) ## Delete conversations older than the retention period (privacy)
