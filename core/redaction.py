@@ -610,24 +610,29 @@ class _NameFinder:
             out.append(features)
         return out
 
-    def _tagged(self) -> list[bool]:
-        """The words the tagger takes for names, of those that can be one at all."""
-        tagger = self.lexicon.tagger
-        if tagger is None:
-            return [False] * len(self.tokens)
-        return [
-            p >= TAGGER_MIN
-            and not t.blocked
-            and not t.text.isdigit()
-            and len(t.key) >= 2
-            and t.key not in self.lexicon.stop
-            and t.key not in NOT_NAMES
-            and t.key not in CALENDAR  # "Planen for August": a month the rules know when it is a name
+    def _taggable(self, token: _Token) -> bool:
+        """Whether the tagger may take this word for a name at all."""
+        return (
+            not token.blocked
+            and not token.text.isdigit()
+            and len(token.key) >= 2
+            and token.key not in self.lexicon.stop
+            and token.key not in NOT_NAMES
+            and token.key not in CALENDAR  # "Planen for August": a month the rules know when it is a name
             # in lower case only a listed name that is no ordinary word: "mit nummer er …" has a name's
             # place, but "nummer" is a word (names-dataset lists it too)
-            and (t.capital or (self.listed(t.key) and not self.common(t.key)))
-            for t, p in zip(self.tokens, tagger.name_probabilities(self.features()))
-        ]
+            and (token.capital or (self.listed(token.key) and not self.common(token.key)))
+        )
+
+    def _tagged(self) -> list[bool]:
+        """The words the tagger takes for names, of those that can be one at all; most questions have no
+        such word ("Hvad er aflastning?"), and then the tagger is not asked."""
+        tagger = self.lexicon.tagger
+        taggable = [self._taggable(t) for t in self.tokens]
+        if tagger is None or not any(taggable):
+            return [False] * len(self.tokens)
+        probabilities = tagger.name_probabilities(self.features())
+        return [ok and p >= TAGGER_MIN for ok, p in zip(taggable, probabilities)]
 
     # -- what is never a name ---------------------------------------------------------------------------
     def _protect_kb_words(self) -> None:
