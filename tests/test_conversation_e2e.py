@@ -161,6 +161,16 @@ def test_young_person_is_not_sent_to_the_adult_helpline(assistant):
     assert organisations["audience"] == "ung"
 
 
+def stored_events(assistant, sender: str) -> str:
+    """Everything the tracker store holds of one conversation, as stored."""
+    engine = create_engine(f"sqlite:///{assistant.tracker_db}")
+    with engine.connect() as connection:
+        rows = connection.execute(text("select data from events where sender_id = :s"), {"s": sender})
+        stored = " ".join(row[0] for row in rows)
+    engine.dispose()
+    return stored
+
+
 def test_personal_data_is_noted_once_and_stored_redacted_and_user_text_stays_out_of_logs(assistant):
     marker = "Zebrafinke"
     first = say(
@@ -172,13 +182,7 @@ def test_personal_data_is_noted_once_and_stored_redacted_and_user_text_stays_out
     assert payloads(first, "answer")
     second = say(assistant, "e2e-privacy", "ring til mig på 12 34 56 78")
     assert not any(t.startswith("En lille ting først") for t in texts(second))
-    engine = create_engine(f"sqlite:///{assistant.tracker_db}")
-    with engine.connect() as connection:
-        stored = " ".join(
-            row[0]
-            for row in connection.execute(text("select data from events where sender_id = 'e2e-privacy'"))
-        )
-    engine.dispose()
+    stored = stored_events(assistant, "e2e-privacy")
     assert "120385" not in stored and "12 34 56 78" not in stored and "[CPR-nummer fjernet]" in stored
     for log in assistant.log_dir.glob("*.log"):
         content = log.read_text(errors="replace")
@@ -192,12 +196,6 @@ def test_names_and_addresses_are_stored_redacted_but_understood_in_the_turn(assi
         assistant, "e2e-address", "Vi bor på Vestergade 12, 2. tv, 9000 Aalborg og min datter Ida er 7"
     )
     assert "Aalborg" in texts(reply)[0] and "Nordjylland" in texts(reply)[0]
-    engine = create_engine(f"sqlite:///{assistant.tracker_db}")
-    with engine.connect() as connection:
-        stored = " ".join(
-            row[0]
-            for row in connection.execute(text("select data from events where sender_id = 'e2e-address'"))
-        )
-    engine.dispose()
+    stored = stored_events(assistant, "e2e-address")
     assert "Vestergade" not in stored and "9000" not in stored and "Ida" not in stored
     assert "[adresse fjernet]" in stored and "[navn fjernet]" in stored
