@@ -120,7 +120,10 @@ def main() -> None:
     if args.set == "both":
         chosen = sets["dev"] + sets["frozen"]
     elif args.set == "all":  # the development set and every frozen set, in the order they were written
-        frozen = sorted(ROOT.glob("tests/data/redaction_frozen*.yml"), key=lambda p: int(p.stem[16:] or 0))
+        frozen = sorted(
+            ROOT.glob("tests/data/redaction_frozen*.yml"),
+            key=lambda p: int(p.stem.removeprefix("redaction_frozen") or 0),
+        )
         chosen = sets["dev"] + sets["frozen"]
         chosen += [(path.name, lambda path=path: load_any(path)) for path in frozen]
     elif args.set in sets:

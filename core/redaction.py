@@ -569,27 +569,29 @@ class _NameFinder:
         self.english = looks_english(text)
 
     # -- what the tagger reads ---------------------------------------------------------------------
-    def _word_features(self, token: _Token, prefix: str) -> dict:
+    def _word_features(self, token: _Token) -> dict:
         key, lexicon = token.key, self.lexicon
         base = key[:-1] if key.endswith("s") and key[:-1] in lexicon.first else key  # "Idas"
         return {
-            prefix + "word": key,
-            prefix + "capital": token.capital,
-            prefix + "upper": len(token.text) > 1 and token.text.isupper(),
-            prefix + "digit": token.text.isdigit(),
-            prefix + "first": _rank_class(lexicon.first.get(base)),
-            prefix + "last": _rank_class(lexicon.last.get(base)),
-            prefix + "common": base in lexicon.common,
-            prefix + "protected": key in lexicon.protected,
-            prefix + "stop": key in lexicon.stop,
-            prefix + "blocked": token.blocked,
-            prefix + "start": token.sentence_start,
+            "word": key,
+            "capital": token.capital,
+            "upper": len(token.text) > 1 and token.text.isupper(),
+            "digit": token.text.isdigit(),
+            "first": _rank_class(lexicon.first.get(base)),
+            "last": _rank_class(lexicon.last.get(base)),
+            "common": base in lexicon.common,
+            "protected": key in lexicon.protected,
+            "stop": key in lexicon.stop,
+            "blocked": token.blocked,
+            "start": token.sentence_start,
         }
 
     def features(self) -> list[dict]:
         """Per word: the word itself, its shape and ending, what the lexicon says of it, whether the rules
         ruled it out, and the same of the two words on either side (what the tagger is trained on)."""
-        tokens, out = self.tokens, []
+        tokens = self.tokens
+        words = [self._word_features(t) for t in tokens]  # each word's own, looked up once
+        out = []
         for i, token in enumerate(tokens):
             previous_end = tokens[i - 1].end if i else 0
             features = {
@@ -599,12 +601,12 @@ class _NameFinder:
                 "length": str(min(len(token.key), 8)),
                 "gap": self.text[previous_end : token.start].strip()[:2],
                 "postcode": token.text.isdigit() and len(token.text) == 4,
-                **self._word_features(token, ""),
+                **words[i],
             }
             for offset in (-2, -1, 1, 2):
                 j = i + offset
                 if 0 <= j < len(tokens):
-                    features.update(self._word_features(tokens[j], f"{offset}:"))
+                    features.update({f"{offset}:{name}": value for name, value in words[j].items()})
                 else:
                     features[f"{offset}:edge"] = True
             out.append(features)
